@@ -1,0 +1,113 @@
+/**
+ * The typed configuration every module receives. It is shaped for use, not a mirror of the
+ * environment: durations are numbers with units in their names, lists are arrays, choices
+ * are discriminated unions. `parseConfig` is the only producer.
+ */
+
+export type RuntimeEnv = 'development' | 'test' | 'production';
+
+/** A fixed-window limit such as `20/10s`: at most `limit` events per `windowMs`. */
+export interface RateLimit {
+  readonly limit: number;
+  readonly windowMs: number;
+}
+
+/** How the public listener gets TLS. A plaintext public session is never possible. */
+export type PublicTls =
+  | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string }
+  | { readonly kind: 'self-signed' }
+  | { readonly kind: 'proxy'; readonly trustedProxies: readonly string[] };
+
+/** Exactly one source of keys for verifying the app's access tokens. */
+export type AccessTokenKeySource =
+  | { readonly kind: 'jwks'; readonly url: string }
+  | { readonly kind: 'public-key-file'; readonly path: string }
+  | { readonly kind: 'hs256'; readonly secret: string };
+
+export type AccessTokenAlgorithm = 'RS256' | 'ES256' | 'EdDSA' | 'HS256';
+
+export type RedisTopology =
+  | { readonly kind: 'embedded' }
+  | { readonly kind: 'standalone'; readonly url: string }
+  | {
+      readonly kind: 'cluster';
+      readonly nodes: readonly { readonly host: string; readonly port: number }[];
+    };
+
+export interface Config {
+  readonly env: RuntimeEnv;
+  readonly nodeId: string;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  readonly publicListener: {
+    readonly host: string;
+    readonly port: number;
+    readonly tls: PublicTls;
+    /** Origin (`https://host[:port]`) the gateway advertises; the ws url derives from it. */
+    readonly publicUrl: string;
+  };
+  readonly internalListener: { readonly host: string; readonly port: number };
+  readonly allowedOrigins: readonly string[];
+  readonly auth: {
+    readonly keySource: AccessTokenKeySource;
+    readonly issuer: string;
+    readonly audience: string;
+    readonly algorithms: readonly AccessTokenAlgorithm[];
+    readonly clockToleranceSeconds: number;
+  };
+  readonly tickets: {
+    readonly secret: string;
+    readonly ttlSeconds: number;
+    readonly ratePerUser: RateLimit;
+  };
+  readonly websocket: {
+    readonly maxPayloadBytes: number;
+    readonly maxBufferedBytes: number;
+    readonly heartbeatSeconds: number;
+    readonly sessionMaxSeconds: number;
+    readonly maxConnectionsPerUser: number;
+    readonly maxSubscriptionsPerConnection: number;
+    readonly subscribeRatePerConnection: RateLimit;
+    readonly subscribeRatePerUser: RateLimit;
+  };
+  readonly publish: {
+    /** Key id to secret; several keys allow rotation without downtime. */
+    readonly keys: ReadonlyMap<string, string>;
+    readonly notificationKinds: readonly string[];
+    readonly ratePerKey: RateLimit;
+  };
+  readonly redis: { readonly topology: RedisTopology; readonly keyPrefix: string };
+  readonly audit: { readonly dir: string; readonly signingKey: string };
+  /** Names of variables that were missing and filled with generated development secrets. */
+  readonly generatedDevSecrets: readonly string[];
+}
+
+/** Secrets a development node uses when the environment gives none (see main.ts). */
+export interface DevSecrets {
+  readonly ticketSecret: string;
+  readonly auditSigningKey: string;
+  readonly accessTokenSecret: string;
+  readonly publisherSecret: string;
+}
+
+/** Facts about the running process that defaults depend on, passed in to keep parsing pure. */
+export interface ConfigRuntime {
+  readonly hostname: string;
+  readonly pid: number;
+  /** Generated secrets for development; null in production, which must be given every one. */
+  readonly devSecrets: DevSecrets | null;
+}
+
+export interface ConfigProblem {
+  /** The environment variable at fault. Never its value: some are secrets. */
+  readonly variable: string;
+  readonly problem: string;
+}
+
+export type ConfigResult =
+  | { readonly ok: true; readonly config: Config }
+  | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
+
+/** Issuer and audience of the tokens `npm run token` signs for a development node. */
+export const DEV_TOKEN_ISSUER = 'carecast-dev';
+export const DEV_TOKEN_AUDIENCE = 'carecast-dev';
+export const DEV_PUBLISHER_KEY_ID = 'dev';

@@ -1,0 +1,249 @@
+/**
+ * The tamper-evident audit chain (contract §7): record types, linking, checkpoints, verify.
+ *
+ * Chain rule: `hash` = hex SHA-256 of `prev` followed by canonicalJson(record without `hash`
+ * and without `sig`); `prev` is the previous record's `hash`, GENESIS_HASH for seq 1.
+ *
+ * Checkpoint rule: an `audit.checkpoint` record carries `sig` = hex HMAC-SHA256(key,
+ * `<node>.<seq>.<hash>`) over its OWN seq and hash. `sig` is computed from `hash`, so it cannot
+ * be inside the hashed bytes; it is excluded from the hash instead. The signature therefore
+ * authenticates the checkpoint record itself and, through `prev`, every record before it.
+ * A verifier recomputes the hash (sig ignored), compares it, then checks `sig` against it.
+ * Because `sig` is outside the hash, only checkpoints may carry it: a `sig` on any other
+ * record is malformed, and a checkpoint without a valid `sig` fails.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { canonicalJson } from './canonical-json.js';
+
+export const AUDIT_EVENTS = [
+  'ticket.issued',
+  'ticket.rejected',
+  'ws.upgrade_rejected',
+  'ws.connected',
+  'ws.closed',
+  'ws.subscribe',
+  'ws.unsubscribe',
+  'ws.revoked',
+  'ws.refreshed',
+  'notification.published',
+  'notification.rejected',
+  'notification.delivery_failed',
+  'careteam.added',
+  'careteam.removed',
+  'user.disconnected',
+  'rate.limited',
+  'audit.checkpoint',
+] as const;
+export type AuditEvent = (typeof AUDIT_EVENTS)[number];
+
+/**
+ * `allow` / `deny`: an authorization decision (subscribe, upgrade, ticket, rate limit).
+ * `ok`: something happened as intended (connected, closed, published, checkpoint).
+ * `error`: something failed that was not a decision (delivery failure, internal error).
+ */
+export const AUDIT_OUTCOMES = ['allow', 'deny', 'ok', 'error'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+/** What callers log. Never a ticket, token or payload: only ids and fixed reason strings. */
+export interface AuditEntry {
+  readonly event: AuditEvent;
+  readonly outcome: AuditOutcome;
+  readonly reason: string;
+  /** User key, or `service:<kid>` for a publishing service. */
+  readonly actor: string;
+  readonly jti?: string;
+  readonly conn?: string;
+  readonly channel?: string;
+  readonly notification?: string;
+  /** WebSocket close code or HTTP status. */
+  readonly code?: number;
+}
+
+export interface AuditRecord extends AuditEntry {
+  readonly seq: number;
+  readonly ts: string;
+  readonly node: string;
+  readonly prev: string;
+  readonly hash: string;
+  /** Only on `audit.checkpoint`. */
+  readonly sig?: string;
+}
+
+export type ChainHead = Pick<AuditRecord, 'seq' | 'hash'>;
+export type AuditKey = Uint8Array | string;
+/** Where and when a record is written; `ts` comes from the caller's clock. */
+export type AuditStamp = Pick<AuditRecord, 'ts' | 'node'>;
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+const OPTIONAL_STRINGS = ['jti', 'conn', 'channel', 'notification'] as const;
+const RECORD_KEYS: ReadonlySet<string> = new Set([
+  ...['seq', 'ts', 'node', 'event', 'outcome', 'reason', 'actor', 'prev', 'hash', 'sig'],
+  ...OPTIONAL_STRINGS,
+  'code',
+]);
+const HEX_64 = /^[0-9a-f]{64}$/;
+const NON_EMPTY = /./;
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
+
+export function hashRecord(record: Omit<AuditRecord, 'hash'>): string {
+  const { sig: _sig, ...hashed } = record;
+  return createHash('sha256').update(record.prev).update(canonicalJson(hashed)).digest('hex');
+}
+
+export function checkpointSignature(
+  key: AuditKey,
+  node: string,
+  seq: number,
+  hash: string,
+): string {
+  return createHmac('sha256', key).update(`${node}.${seq}.${hash}`).digest('hex');
+}
+
+/** Appends one ordinary entry; checkpoints are made with makeCheckpoint. Throws on bad input. */
+export function linkRecord(
+  previous: ChainHead | null,
+  entry: AuditEntry & { readonly event: Exclude<AuditEvent, 'audit.checkpoint'> },
+  at: AuditStamp,
+): AuditRecord {
+  return link(previous, entry, at, null);
+}
+
+export function makeCheckpoint(
+  previous: ChainHead | null,
+  at: AuditStamp & { readonly key: AuditKey; readonly reason?: string },
+): AuditRecord {
+  const reason = at.reason ?? 'periodic';
+  const entry: AuditEntry = { event: 'audit.checkpoint', outcome: 'ok', reason, actor: 'system' };
+  return link(previous, entry, at, at.key);
+}
+
+function link(
+  previous: ChainHead | null,
+  entry: AuditEntry,
+  at: AuditStamp,
+  key: AuditKey | null,
+): AuditRecord {
+  const [seq, prev] = previous === null ? [1, GENESIS_HASH] : [previous.seq + 1, previous.hash];
+  const { event, outcome, reason, actor } = entry;
+  const { ts, node } = at;
+  const body: Record<string, unknown> = { seq, ts, node, event, outcome, reason, actor, prev };
+  // Copied field by field so that extra properties on `entry` never reach the log.
+  for (const name of [...OPTIONAL_STRINGS, 'code'] as const) {
+    if (entry[name] !== undefined) body[name] = entry[name];
+  }
+  const hash = hashRecord(body as unknown as Omit<AuditRecord, 'hash'>);
+  const record = { ...body, hash } as unknown as AuditRecord;
+  const result =
+    key === null ? record : { ...record, sig: checkpointSignature(key, node, seq, hash) };
+  // Invariant: whatever is written here, verifyChain accepts as well-formed.
+  if (toAuditRecord(result) !== null) return result;
+  throw new TypeError('audit: entry does not form a valid record');
+}
+
+export type VerifyFailure =
+  | 'malformed_record'
+  | 'hash_mismatch'
+  | 'broken_link'
+  | 'seq_gap'
+  | 'seq_repeat'
+  | 'bad_checkpoint_signature'
+  | 'behind_external_checkpoint';
+
+/** On failure, `seq` is the first seq that cannot be trusted: all records before it verified. */
+export type VerifyResult =
+  | { ok: true; records: number; lastSeq: number; lastHash: string }
+  | { ok: false; seq: number; reason: VerifyFailure };
+
+export interface VerifyOptions {
+  readonly key: AuditKey;
+  /** The latest checkpoint kept outside the file (Redis); the file must reach and match it. */
+  readonly externalCheckpoint?: { readonly seq: number; readonly hash: string };
+}
+
+export function verifyChain(records: readonly unknown[], options: VerifyOptions): VerifyResult {
+  const external = options.externalCheckpoint;
+  let head: ChainHead = { seq: 0, hash: GENESIS_HASH };
+  for (const value of records) {
+    const expected = head.seq + 1;
+    const failure = checkRecord(value, head, options.key);
+    if (failure !== null) return { ok: false, seq: expected, reason: failure };
+    const record = value as AuditRecord;
+    if (external !== undefined && record.seq === external.seq && record.hash !== external.hash) {
+      return { ok: false, seq: expected, reason: 'behind_external_checkpoint' };
+    }
+    head = { seq: record.seq, hash: record.hash };
+  }
+  if (external !== undefined && head.seq < external.seq) {
+    return { ok: false, seq: head.seq + 1, reason: 'behind_external_checkpoint' };
+  }
+  return { ok: true, records: records.length, lastSeq: head.seq, lastHash: head.hash };
+}
+
+function checkRecord(value: unknown, head: ChainHead, key: AuditKey): VerifyFailure | null {
+  const record = toAuditRecord(value);
+  if (record === null) return 'malformed_record';
+  if (record.seq > head.seq + 1) return 'seq_gap';
+  if (record.seq <= head.seq) return 'seq_repeat';
+  if (record.prev !== head.hash) return 'broken_link';
+  if (hashRecord(record) !== record.hash) return 'hash_mismatch';
+  if (record.event !== 'audit.checkpoint') return null;
+  // Verification runs offline over a file: no timing side channel to guard against.
+  const sig = checkpointSignature(key, record.node, record.seq, record.hash);
+  return record.sig === sig ? null : 'bad_checkpoint_signature';
+}
+
+/** Shape check only (no hashing): exactly the fields of §7, with the right types. */
+function toAuditRecord(value: unknown): AuditRecord | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const r = value as Record<string, unknown>;
+  if (Object.keys(r).some((k) => !RECORD_KEYS.has(k))) return null;
+  const valid =
+    Number.isSafeInteger(r.seq) &&
+    (r.seq as number) >= 1 &&
+    matches(ISO_8601, r.ts) &&
+    matches(NON_EMPTY, r.node) &&
+    (AUDIT_EVENTS as readonly unknown[]).includes(r.event) &&
+    (AUDIT_OUTCOMES as readonly unknown[]).includes(r.outcome) &&
+    typeof r.reason === 'string' &&
+    typeof r.actor === 'string' &&
+    OPTIONAL_STRINGS.every((k) => r[k] === undefined || typeof r[k] === 'string') &&
+    (r.code === undefined || Number.isSafeInteger(r.code)) &&
+    matches(HEX_64, r.prev) &&
+    matches(HEX_64, r.hash) &&
+    (r.event === 'audit.checkpoint'
+      ? r.sig === undefined || typeof r.sig === 'string'
+      : r.sig === undefined);
+  return valid ? (r as unknown as AuditRecord) : null;
+}
+
+function matches(pattern: RegExp, value: unknown): boolean {
+  return typeof value === 'string' && pattern.test(value);
+}
+
+/** Marks a line that did not parse; verifyChain reports it as malformed_record. */
+export const UNPARSEABLE_LINE: unique symbol = Symbol('unparseable audit line');
+
+/**
+ * Splits a JSON-lines file. The final line is a torn tail (an interrupted append) when it has
+ * no trailing newline or does not parse; it is left out of `records` and reported.
+ */
+export function parseJsonLines(text: string): { records: unknown[]; tornTail: boolean } {
+  const lines = text.split('\n');
+  const unterminated = lines.pop() ?? '';
+  const records: unknown[] = lines.map(parseLine);
+  if (unterminated !== '') return { records, tornTail: true };
+  if (records.length > 0 && records[records.length - 1] === UNPARSEABLE_LINE) {
+    records.pop();
+    return { records, tornTail: true };
+  }
+  return { records, tornTail: false };
+}
+
+function parseLine(line: string): unknown {
+  try {
+    return JSON.parse(line) as unknown;
+  } catch {
+    return UNPARSEABLE_LINE;
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * Every error code an HTTP client of carecast can see, as `{"error":"<code>"}`. Fixed strings:
+ * no request value ever reaches a response body. Each transport maps codes in one function.
+ */
+export type HttpErrorCode =
+  | 'bad_request'
+  | 'invalid_token'
+  | 'invalid_signature'
+  | 'tls_required'
+  | 'origin_not_allowed'
+  | 'unsupported_principal'
+  | 'user_blocked'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'invalid_payload'
+  | 'rate_limited'
+  | 'internal_error'
+  | 'unavailable';

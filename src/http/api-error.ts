@@ -1,0 +1,12 @@
+import type { HttpErrorCode } from '../core/error-codes.js';
+
+/** Thrown by handlers to answer `{"error": code}` with the code's status and extra headers. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: HttpErrorCode,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(code);
+    this.name = 'ApiError';
+  }
+}

@@ -1,0 +1,126 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { Cluster, Redis } from 'ioredis';
+import { CONFIG } from '../config/config.module.js';
+import type { Config, RedisTopology } from '../config/config.types.js';
+import { Metrics } from '../metrics/metrics.js';
+import {
+  clusterOptions,
+  commandConnectionOptions,
+  subscriberConnectionOptions,
+} from './redis-options.js';
+
+export type RedisClient = Redis | Cluster;
+type Connected = Exclude<RedisTopology, { kind: 'embedded' }>;
+
+/**
+ * The node's Redis connections: one shared command connection and any number of dedicated
+ * subscriber connections. In embedded mode there are none and every store runs in memory.
+ * Keys and channels are never prefixed by ioredis (its keyPrefix skips pub/sub): callers
+ * build names with `key()`.
+ */
+@Injectable()
+export class RedisService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(RedisService.name);
+  private readonly topology: RedisTopology;
+  private readonly prefix: string;
+  private readonly subscribers = new Set<RedisClient>();
+  private command: RedisClient | null = null;
+  private up = false;
+
+  constructor(
+    @Inject(CONFIG) config: Config,
+    private readonly metrics: Metrics,
+  ) {
+    this.topology = config.redis.topology;
+    this.prefix = config.redis.keyPrefix;
+  }
+
+  get embedded(): boolean {
+    return this.topology.kind === 'embedded';
+  }
+
+  /** The command connection; null in embedded mode. Commands fail fast while Redis is down. */
+  get client(): RedisClient | null {
+    return this.command;
+  }
+
+  /** True while commands can be served: always in embedded mode. */
+  isReady(): boolean {
+    return this.embedded || this.up;
+  }
+
+  key(...parts: string[]): string {
+    return this.prefix + parts.join(':');
+  }
+
+  onModuleInit(): void {
+    if (this.topology.kind === 'embedded') {
+      this.metrics.redisUp.set(1);
+      this.logger.log(
+        'no REDIS_URL or REDIS_CLUSTER_NODES: embedded single-node mode, in-memory stores',
+      );
+      return;
+    }
+    this.metrics.redisUp.set(0);
+    const client = connect(this.topology, 'command');
+    client.on('ready', () => this.setUp(true));
+    client.on('close', () => this.setUp(false));
+    client.on('end', () => this.setUp(false));
+    // Errors surface through 'close'; an unhandled 'error' event would crash the process.
+    client.on('error', () => undefined);
+    this.command = client;
+    client.connect().catch(() => undefined);
+  }
+
+  /** A new dedicated subscriber connection, closed with the app. */
+  createSubscriber(): RedisClient {
+    if (this.topology.kind === 'embedded') throw new Error('no Redis in embedded mode');
+    const subscriber = connect(this.topology, 'subscriber');
+    subscriber.on('error', () => undefined);
+    this.subscribers.add(subscriber);
+    subscriber.connect().catch(() => undefined);
+    return subscriber;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const clients = [...this.subscribers, ...(this.command ? [this.command] : [])];
+    this.subscribers.clear();
+    this.command = null;
+    await Promise.all(clients.map(close));
+    this.setUp(false);
+  }
+
+  private setUp(up: boolean): void {
+    if (up === this.up) return;
+    this.up = up;
+    this.metrics.redisUp.set(up ? 1 : 0);
+    if (up) this.logger.log('redis connection ready');
+    else this.logger.warn('redis connection lost; reconnecting');
+  }
+}
+
+function connect(topology: Connected, role: 'command' | 'subscriber'): RedisClient {
+  const options = role === 'command' ? commandConnectionOptions : subscriberConnectionOptions;
+  const name = `carecast-${role}`;
+  if (topology.kind === 'cluster') {
+    return new Cluster(
+      topology.nodes.map((n) => ({ host: n.host, port: n.port })),
+      clusterOptions({ ...options, connectionName: name }, role === 'subscriber'),
+    );
+  }
+  return new Redis(topology.url, { ...options, connectionName: name });
+}
+
+/** QUIT when possible so replies in flight arrive; otherwise drop the socket at once. */
+async function close(client: RedisClient): Promise<void> {
+  if (client.status === 'ready') {
+    await client.quit().catch(() => undefined);
+  }
+  client.disconnect();
+}
