@@ -86,8 +86,9 @@ const HEX_64 = /^[0-9a-f]{64}$/;
 const NON_EMPTY = /./;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
 
-export function hashRecord(record: Omit<AuditRecord, 'hash'>): string {
-  const { sig: _sig, ...hashed } = record;
+/** Accepts a whole record too: `hash` and `sig` are never part of the hashed bytes. */
+export function hashRecord(record: Omit<AuditRecord, 'hash'> & { readonly hash?: string }): string {
+  const { hash: _hash, sig: _sig, ...hashed } = record;
   return createHash('sha256').update(record.prev).update(canonicalJson(hashed)).digest('hex');
 }
 

@@ -8,21 +8,37 @@ describe(canonicalJson.name, () => {
       { z: { y: 1, x: [{ d: 1, c: 2 }] }, a: null },
       '{"a":null,"z":{"x":[{"c":2,"d":1}],"y":1}}',
     ],
-    ['puts upper case before lower case (code unit order)', { b: 1, B: 2, a: 3 }, '{"B":2,"a":3,"b":1}'],
+    [
+      'puts upper case before lower case (code unit order)',
+      { b: 1, B: 2, a: 3 },
+      '{"B":2,"a":3,"b":1}',
+    ],
     ['orders non-ASCII keys by code unit', { é: 1, z: 2, a: 3 }, '{"a":3,"z":2,"é":1}'],
     [
       'orders an astral key by its UTF-16 surrogates, not by code point',
       { '\uFF01': 1, '\u{1F600}': 2 },
       '{"\u{1F600}":2,"\uFF01":1}',
     ],
-    ['sorts numeric-looking keys as strings', { '10': 'a', '9': 'b', '1': 'c' }, '{"1":"c","10":"a","9":"b"}'],
+    [
+      'sorts numeric-looking keys as strings',
+      { '10': 'a', '9': 'b', '1': 'c' },
+      '{"1":"c","10":"a","9":"b"}',
+    ],
     ['omits properties whose value is undefined', { a: undefined, b: 1 }, '{"b":1}'],
     ['keeps array order', [3, 1, 2], '[3,1,2]'],
     ['writes empty containers without whitespace', { a: {}, b: [] }, '{"a":{},"b":[]}'],
-    ['escapes strings like JSON.stringify', { 'k"\n': 'v"\\\u0001' }, '{"k\\"\\n":"v\\"\\\\\\u0001"}'],
+    [
+      'escapes strings like JSON.stringify',
+      { 'k"\n': 'v"\\\u0001' },
+      '{"k\\"\\n":"v\\"\\\\\\u0001"}',
+    ],
     ['writes numbers like JSON.stringify', [1.5, -0, 1e21, -7], '[1.5,0,1e+21,-7]'],
     ['writes top-level primitives', [null, true, false, 'x'], '[null,true,false,"x"]'],
-    ['accepts objects without a prototype', Object.assign(Object.create(null), { b: 1, a: 2 }), '{"a":2,"b":1}'],
+    [
+      'accepts objects without a prototype',
+      Object.assign(Object.create(null), { b: 1, a: 2 }),
+      '{"a":2,"b":1}',
+    ],
   ])('%s', (_name, value, expected) => {
     expect(canonicalJson(value)).toBe(expected);
   });
