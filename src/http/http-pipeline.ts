@@ -11,7 +11,7 @@ const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'
 
 /**
  * Express middleware that runs before any Nest route, in this order: request metrics, the
- * listener's path scope, the trusted-proxy TLS gate, security headers on public responses.
+ * trusted-proxy TLS gate, the listener's path scope, security headers on public responses.
  */
 export function installHttpPipeline(
   app: Express,
@@ -21,9 +21,10 @@ export function installHttpPipeline(
 ): void {
   app.disable('x-powered-by');
   app.use(observeRequests(metrics, logger.child({ context: 'http' })));
-  app.use(scopeToListener);
+  // The TLS gate comes first: an untrusted peer learns nothing, not even which paths exist.
   const tls = config.publicListener.tls;
   if (tls.kind === 'proxy') app.use(requireTrustedProxy(tls.trustedProxies));
+  app.use(scopeToListener);
   app.use(publicSecurityHeaders(config.publicListener.publicUrl));
 }
 

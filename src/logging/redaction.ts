@@ -1,6 +1,6 @@
 /**
  * The one list of log paths that must never be written: credentials, tickets and bodies.
- * Request logs are built field by field (see logging.module.ts) so these are a second line
+ * Request logs are built field by field (see http/http-pipeline.ts) so these are a second line
  * of defence for anything that logs an object it was handed.
  */
 export const REDACTED_PATHS = [

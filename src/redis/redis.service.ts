@@ -32,6 +32,8 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
   private readonly subscribers = new Set<RedisClient>();
   private command: RedisClient | null = null;
   private up = false;
+  private everUp = false;
+  private reportedUnreachable = false;
 
   constructor(
     @Inject(CONFIG) config: Config,
@@ -70,7 +72,13 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
     this.metrics.redisUp.set(0);
     const client = connect(this.topology, 'command');
     client.on('ready', () => this.setUp(true));
-    client.on('close', () => this.setUp(false));
+    client.on('close', () => {
+      if (!this.everUp && !this.reportedUnreachable) {
+        this.reportedUnreachable = true;
+        this.logger.warn('redis unreachable; not ready until it answers, retrying');
+      }
+      this.setUp(false);
+    });
     client.on('end', () => this.setUp(false));
     // Errors surface through 'close'; an unhandled 'error' event would crash the process.
     client.on('error', () => undefined);
@@ -99,6 +107,7 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
   private setUp(up: boolean): void {
     if (up === this.up) return;
     this.up = up;
+    this.everUp ||= up;
     this.metrics.redisUp.set(up ? 1 : 0);
     if (up) this.logger.log('redis connection ready');
     else this.logger.warn('redis connection lost; reconnecting');

@@ -109,6 +109,14 @@ describe('TLS terminated by a trusted proxy', () => {
     expect(res.json()).toEqual({ error: 'tls_required' });
   });
 
+  it('answers 403, not 404, to an untrusted peer on any public path', async () => {
+    const res = await request(`${untrusted.publicUrl}/elsewhere`, {
+      headers: { 'x-forwarded-proto': 'https' },
+    });
+    expect(res.status).toBe(403);
+    expect(res.json()).toEqual({ error: 'tls_required' });
+  });
+
   it('leaves the internal listener to its own rules', async () => {
     const res = await request(`${untrusted.internalUrl}/healthz`);
     expect(res.status).toBe(200);
