@@ -1,0 +1,62 @@
+import { PROTOCOL } from './protocol.js';
+
+/**
+ * The checks of a WebSocket upgrade request that need no I/O, in the contract's order:
+ * transport, Origin, version, a well-formed upgrade with `carecast.v1`, ticket presence. Ticket verification, redemption
+ * and the connection cap follow in the shell.
+ */
+export type UpgradeRejection =
+  | 'not_tls'
+  | 'origin_not_allowed'
+  | 'bad_version'
+  | 'bad_protocol'
+  | 'ticket_missing'
+  | 'ticket_invalid'
+  | 'ticket_expired'
+  | 'ticket_reused'
+  | 'too_many_connections'
+  | 'user_blocked'
+  | 'unavailable'
+  | 'draining';
+
+export interface UpgradeRequestFacts {
+  readonly secure: boolean;
+  readonly method: string | undefined;
+  /** The `Upgrade` header. */
+  readonly upgrade: string | undefined;
+  /** The `Sec-WebSocket-Key` header. */
+  readonly key: string | undefined;
+  readonly origin: string | undefined;
+  readonly version: string | undefined;
+  /** The raw `Sec-WebSocket-Protocol` header. */
+  readonly protocols: string | undefined;
+}
+
+const TICKET_PREFIX = 'ticket.';
+/** RFC 6455: the base64 encoding of 16 bytes. */
+const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{21}[AQgw]==$/;
+
+export function checkUpgradeRequest(
+  facts: UpgradeRequestFacts,
+  allowedOrigins: readonly string[],
+): { ok: true; ticket: string } | { ok: false; reason: UpgradeRejection } {
+  if (!facts.secure) return { ok: false, reason: 'not_tls' };
+  // Exact match only: no suffix, prefix, scheme or port leniency; `null` is never allowed.
+  if (facts.origin === undefined || !allowedOrigins.includes(facts.origin)) {
+    return { ok: false, reason: 'origin_not_allowed' };
+  }
+  if (facts.version !== '13') return { ok: false, reason: 'bad_version' };
+  const malformed =
+    facts.method !== 'GET' ||
+    facts.upgrade?.toLowerCase() !== 'websocket' ||
+    facts.key === undefined ||
+    !WEBSOCKET_KEY.test(facts.key);
+  if (malformed) return { ok: false, reason: 'bad_protocol' };
+  const offered = (facts.protocols ?? '').split(',').map((p) => p.trim());
+  if (!offered.includes(PROTOCOL)) return { ok: false, reason: 'bad_protocol' };
+  const tickets = offered.filter((p) => p.startsWith(TICKET_PREFIX));
+  if (tickets.length !== 1 || tickets[0]!.length === TICKET_PREFIX.length) {
+    return { ok: false, reason: 'ticket_missing' };
+  }
+  return { ok: true, ticket: tickets[0]!.slice(TICKET_PREFIX.length) };
+}

@@ -1,0 +1,158 @@
+import { parseArgs } from 'node:util';
+import { SignJWT } from 'jose';
+import type { Config, DevSecrets } from '../config/config.types.js';
+import { describeProblems, parseConfig } from '../config/parse-config.js';
+import { isOpaqueId } from '../core/opaque-id.js';
+import { derivePrincipal, type Role } from '../core/principal.js';
+
+/**
+ * `npm run token`: mints an access token that a development node accepts, so the ticket
+ * endpoint and the WebSocket can be tried without an identity provider.
+ *
+ * Invariants:
+ * - The token is signed with the node's own HS256 key, issuer and audience, taken from the
+ *   same Config the node builds (the dev secret in ./data/dev-secrets.json unless the
+ *   environment overrides it), so whatever is printed is what `npm start` verifies.
+ * - Only an HS256 key source can be used: with a JWKS or a public key the node trusts an
+ *   identity provider, and carecast must never hold a key that could forge its tokens.
+ * - Every token printed yields exactly the principal asked for: its claims are run through
+ *   `derivePrincipal` before signing, so the tool cannot mint what the node would refuse.
+ */
+
+export interface DevTokenRequest {
+  readonly role: Role;
+  readonly id: string;
+  /** SMART launch context; doctors only. */
+  readonly patient: string | null;
+  /** Optional fhirUser claim; it must name the same role and id. */
+  readonly fhirUser: string | null;
+  readonly ttlSeconds: number;
+}
+
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
+
+export const DEFAULT_TTL_SECONDS = 3600;
+/** A day: long enough for a working session, short enough that a leaked one dies. */
+export const MAX_TTL_SECONDS = 86_400;
+
+export const TOKEN_USAGE =
+  'usage: npm run token -- --role <patient|doctor> --id <opaque id> ' +
+  '[--patient <opaque id>] [--fhir-user <Patient/<id>|Practitioner/<id>>] [--ttl <seconds>]';
+
+/** Parses the command line; every refusal is a message naming the option, never a throw. */
+export function parseTokenArgs(argv: readonly string[]): Outcome<DevTokenRequest> {
+  let values: Record<string, string | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        role: { type: 'string' },
+        id: { type: 'string' },
+        patient: { type: 'string' },
+        'fhir-user': { type: 'string' },
+        ttl: { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    // parseArgs's message names the offending argument, which the user just typed.
+    const message = (error as { message?: unknown } | null)?.message;
+    return { ok: false, error: typeof message === 'string' ? message : 'invalid arguments' };
+  }
+  const { role, id, patient, ttl } = values;
+  const fhirUser = values['fhir-user'];
+  if (role !== 'patient' && role !== 'doctor') {
+    return { ok: false, error: '--role must be patient or doctor' };
+  }
+  if (!isOpaqueId(id)) {
+    return { ok: false, error: '--id must be an opaque id: 8-64 of A-Z a-z 0-9 _ -, a letter' };
+  }
+  if (patient !== undefined && role !== 'doctor') {
+    return { ok: false, error: '--patient (launch context) is for doctors only' };
+  }
+  if (patient !== undefined && !isOpaqueId(patient)) {
+    return { ok: false, error: '--patient must be an opaque id' };
+  }
+  const ttlSeconds = ttl === undefined ? DEFAULT_TTL_SECONDS : Number(ttl);
+  if (!/^\d+$/.test(ttl ?? '1') || ttlSeconds < 1 || ttlSeconds > MAX_TTL_SECONDS) {
+    return { ok: false, error: `--ttl must be whole seconds from 1 to ${MAX_TTL_SECONDS}` };
+  }
+  return {
+    ok: true,
+    value: { role, id, patient: patient ?? null, fhirUser: fhirUser ?? null, ttlSeconds },
+  };
+}
+
+/**
+ * Signs the token for `request` with the node's access-token settings; `nowSeconds` is the
+ * issue time (passed in so the result is reproducible in tests).
+ */
+export async function mintDevToken(
+  request: DevTokenRequest,
+  auth: Config['auth'],
+  nowSeconds: number,
+): Promise<Outcome<string>> {
+  if (auth.keySource.kind !== 'hs256') {
+    return {
+      ok: false,
+      error:
+        `the node verifies tokens with ${auth.keySource.kind === 'jwks' ? 'AUTH_JWKS_URL' : 'AUTH_PUBLIC_KEY_FILE'}; ` +
+        'dev tokens need the HS256 key source (unset it to use the dev secret)',
+    };
+  }
+  const claims: Record<string, unknown> = { sub: request.id, role: request.role };
+  if (request.patient !== null) claims['patient'] = request.patient;
+  if (request.fhirUser !== null) claims['fhirUser'] = request.fhirUser;
+
+  const derived = derivePrincipal(claims);
+  if (
+    !derived.ok ||
+    derived.principal.role !== request.role ||
+    derived.principal.id !== request.id
+  ) {
+    return {
+      ok: false,
+      error: '--fhir-user must be Patient/<id> or Practitioner/<id> naming the same role and id',
+    };
+  }
+  const token = await new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuer(auth.issuer)
+    .setAudience(auth.audience)
+    .setIssuedAt(nowSeconds)
+    .setExpirationTime(nowSeconds + request.ttlSeconds)
+    .sign(new TextEncoder().encode(auth.keySource.secret));
+  return { ok: true, value: token };
+}
+
+/** What the command needs from its process, passed in so it runs the same in a test. */
+export interface TokenCommandIo {
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly hostname: string;
+  readonly pid: number;
+  readonly nowSeconds: number;
+  /** Reads (or first creates) the dev secrets the node will load at start. */
+  readonly loadDevSecrets: () => Promise<DevSecrets>;
+}
+
+/** Exit codes: 0 printed, 1 refused by the environment or configuration, 2 bad arguments. */
+export type TokenCommandResult =
+  | { readonly exitCode: 0; readonly stdout: string }
+  | { readonly exitCode: 1 | 2; readonly stderr: string };
+
+export async function runTokenCommand(io: TokenCommandIo): Promise<TokenCommandResult> {
+  if (io.env['NODE_ENV'] === 'production') {
+    return { exitCode: 1, stderr: 'npm run token is a development tool; refused in production' };
+  }
+  const request = parseTokenArgs(io.argv);
+  if (!request.ok) return { exitCode: 2, stderr: `${request.error}\n${TOKEN_USAGE}` };
+  // Parsed exactly as main.ts parses it, so the key, issuer and audience are the node's.
+  const devSecrets = await io.loadDevSecrets();
+  const config = parseConfig(io.env, { hostname: io.hostname, pid: io.pid, devSecrets });
+  if (!config.ok) return { exitCode: 1, stderr: describeProblems(config.problems) };
+  const token = await mintDevToken(request.value, config.config.auth, io.nowSeconds);
+  if (!token.ok) return { exitCode: 1, stderr: token.error };
+  return { exitCode: 0, stdout: token.value };
+}
