@@ -6,6 +6,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { DestinationStream, Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import type { Config } from './config/config.types.js';
+import { CarecastWsAdapter } from './gateway/carecast-ws-adapter.js';
+import { UpgradeAuthenticator } from './gateway/upgrade-authenticator.js';
 import { installHttpPipeline } from './http/http-pipeline.js';
 import { tagListener } from './http/listener.js';
 import { DrainState } from './lifecycle/drain-state.js';
@@ -54,6 +56,7 @@ export async function createApp(
   const express = nest.getHttpAdapter().getInstance();
   installHttpPipeline(express, config, nest.get(Metrics), logger);
   nest.useBodyParser('json', { limit: '256kb' });
+  nest.useWebSocketAdapter(new CarecastWsAdapter(nest, nest.get(UpgradeAuthenticator), config));
 
   const internalServer = createServer((req, res) => {
     tagListener(req, 'internal');

@@ -1,4 +1,14 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { AUDIT_EVENTS } from '../core/audit-chain.js';
+
+/** Why an audit record could not be written (see docs/audit.md). */
+export const AUDIT_FAILURE_REASONS = [
+  'sink_error',
+  'queue_full',
+  'torn_tail',
+  'invalid_entry',
+  'closed',
+] as const;
 
 /**
  * Every carecast metric, declared once. Labels are bounded enums only: never a user, channel,
@@ -10,6 +20,17 @@ export class Metrics {
   readonly ready: Gauge;
   readonly httpRequests: Counter<'listener' | 'route' | 'method' | 'status'>;
   readonly httpRequestDuration: Histogram<'listener' | 'route'>;
+  readonly auditRecords: Counter<'event'>;
+  readonly auditWriteFailures: Counter<'reason'>;
+  readonly auditLastCheckpoint: Gauge;
+  readonly ticketsIssued: Counter;
+  readonly ticketsRejected: Counter<'reason'>;
+  readonly wsUpgradesAccepted: Counter;
+  readonly wsUpgradesRejected: Counter<'reason'>;
+  readonly wsHandshakeDuration: Histogram<'outcome'>;
+  readonly wsConnections: Gauge;
+  readonly wsCloses: Counter<'code'>;
+  readonly wsFrameErrors: Counter<'code'>;
 
   private readonly scrapeHooks: (() => void)[] = [];
 
@@ -39,6 +60,74 @@ export class Metrics {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
+    this.auditRecords = new Counter({
+      name: 'carecast_audit_records_total',
+      help: 'Audit records durably written (fsynced) to the audit file, by event',
+      labelNames: ['event'],
+      registers,
+    });
+    this.auditWriteFailures = new Counter({
+      name: 'carecast_audit_write_failures_total',
+      help:
+        'Audit write problems: failed file opens or writes (sink_error), records dropped ' +
+        '(queue_full, invalid_entry, closed), torn tails cut off at open (torn_tail)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.auditLastCheckpoint = new Gauge({
+      name: 'carecast_audit_last_checkpoint_timestamp_seconds',
+      help: 'Unix time of the last audit checkpoint durably written to the audit file',
+      registers,
+    });
+    this.ticketsIssued = new Counter({
+      name: 'carecast_tickets_issued_total',
+      help: 'One-time WebSocket tickets issued',
+      registers,
+    });
+    this.ticketsRejected = new Counter({
+      name: 'carecast_tickets_rejected_total',
+      help: 'Ticket requests refused, by error code',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.wsUpgradesAccepted = new Counter({
+      name: 'carecast_ws_upgrades_accepted_total',
+      help: 'WebSocket upgrades answered with 101',
+      registers,
+    });
+    this.wsUpgradesRejected = new Counter({
+      name: 'carecast_ws_upgrades_rejected_total',
+      help: 'WebSocket upgrades refused with an HTTP status, by contract reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.wsHandshakeDuration = new Histogram({
+      name: 'carecast_ws_handshake_duration_seconds',
+      help: 'Time from upgrade request to 101 or refusal, ticket redemption included',
+      labelNames: ['outcome'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    });
+    this.wsConnections = new Gauge({
+      name: 'carecast_ws_connections',
+      help: 'Open WebSocket sessions on this node',
+      registers,
+    });
+    this.wsCloses = new Counter({
+      name: 'carecast_ws_closes_total',
+      help: 'WebSocket sessions closed, by close code (unknown codes as other)',
+      labelNames: ['code'],
+      registers,
+    });
+    this.wsFrameErrors = new Counter({
+      name: 'carecast_ws_frame_errors_total',
+      help: 'Client frames answered with an error frame, by error code',
+      labelNames: ['code'],
+      registers,
+    });
+    // Every series exists from the start, so rate() and absence alerts work from zero.
+    for (const event of AUDIT_EVENTS) this.auditRecords.inc({ event }, 0);
+    for (const reason of AUDIT_FAILURE_REASONS) this.auditWriteFailures.inc({ reason }, 0);
   }
 
   /** Runs `hook` before every scrape, for gauges that are cheaper to read than to track. */

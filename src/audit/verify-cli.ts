@@ -1,0 +1,161 @@
+/**
+ * `npm run audit:verify -- <file> [--redis-url URL] [--key-prefix P] [--node ID]`
+ *
+ * Verifies one audit file offline: every hash, link, seq and checkpoint signature, and, with
+ * `--redis-url`, that the file still reaches the checkpoint kept in Redis (a file cut short
+ * fails with behind_external_checkpoint). Exit codes: 0 `ok <n> records`; 1 the chain does not
+ * hold (`bad seq <n>: <reason>`) or the Redis checkpoint is missing or forged; 2 usage or I/O.
+ *
+ * The environment comes in as an argument (scripts/audit-verify.mjs passes process.env).
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import {
+  checkpointSignature,
+  parseJsonLines,
+  verifyChain,
+  type VerifyOptions,
+} from '../core/audit-chain.js';
+import { DEV_SECRETS_FILE } from '../dev/dev-secrets.js';
+import { checkpointKeyParts, parseStoredCheckpoint, type StoredCheckpoint } from './checkpoint-store.js';
+
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export type CliEnv = Readonly<Record<string, string | undefined>>;
+
+const USAGE =
+  'usage: npm run audit:verify -- <audit-file> [--redis-url redis://host:6379] ' +
+  '[--key-prefix carecast:] [--node <NODE_ID>]   (signing key: env AUDIT_SIGNING_KEY)';
+
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2,
+  ) {
+    super(message);
+  }
+}
+
+export async function runAuditVerify(argv: readonly string[], env: CliEnv, io: CliIo): Promise<number> {
+  try {
+    return await verify(argv, env, io);
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    io.err(error.message);
+    return error.exitCode;
+  }
+}
+
+async function verify(argv: readonly string[], env: CliEnv, io: CliIo): Promise<number> {
+  const args = parseCliArgs(argv);
+  const key = await signingKey(env, io);
+  const text = await readFile(args.file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new CliError(`cannot read ${args.file}: ${error.code ?? error.message}`, 2);
+  });
+  const { records, tornTail } = parseJsonLines(text);
+  if (tornTail) {
+    io.err(
+      `warning: ${args.file} ends in a torn line (an interrupted write); it is not a record ` +
+        'and the node cuts it off at its next start',
+    );
+  }
+  const options: { -readonly [K in keyof VerifyOptions]: VerifyOptions[K] } = { key };
+  let external: StoredCheckpoint | null = null;
+  if (args.redisUrl !== undefined) {
+    const node = args.node ?? nodeOf(args.file, records);
+    external = await externalCheckpoint(args.redisUrl, args.keyPrefix + checkpointKeyParts(node).join(':'));
+    if (checkpointSignature(key, node, external.seq, external.hash) !== external.sig) {
+      throw new CliError(`bad external checkpoint (seq ${external.seq}): bad_checkpoint_signature`, 1);
+    }
+    options.externalCheckpoint = external;
+  }
+  const result = verifyChain(records, options);
+  if (!result.ok) {
+    io.out(`bad seq ${result.seq}: ${result.reason}`);
+    return 1;
+  }
+  io.out(`ok ${result.records} records`);
+  if (external !== null) io.out(`external checkpoint seq ${external.seq} matches`);
+  return 0;
+}
+
+interface CliArgs {
+  readonly file: string;
+  readonly redisUrl: string | undefined;
+  readonly keyPrefix: string;
+  readonly node: string | undefined;
+}
+
+function parseCliArgs(argv: readonly string[]): CliArgs {
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        'redis-url': { type: 'string' },
+        'key-prefix': { type: 'string', default: 'carecast:' },
+        node: { type: 'string' },
+      },
+    });
+    const [file, ...extra] = positionals;
+    if (file === undefined || extra.length > 0) throw new Error('expected exactly one file');
+    return { file, redisUrl: values['redis-url'], keyPrefix: values['key-prefix'], node: values.node };
+  } catch (error) {
+    throw new CliError(`${(error as Error).message}\n${USAGE}`, 2);
+  }
+}
+
+/** AUDIT_SIGNING_KEY; outside production, the development key a dev node generated. */
+async function signingKey(env: CliEnv, io: CliIo): Promise<string> {
+  const fromEnv = env.AUDIT_SIGNING_KEY;
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  if (env.NODE_ENV !== 'production') {
+    const stored = await readFile(DEV_SECRETS_FILE, 'utf8').catch(() => null);
+    const devKey = stored === null ? undefined : (JSON.parse(stored) as { auditSigningKey?: unknown }).auditSigningKey;
+    if (typeof devKey === 'string') {
+      io.err(`note: AUDIT_SIGNING_KEY is not set; using the development key in ${DEV_SECRETS_FILE}`);
+      return devKey;
+    }
+  }
+  throw new CliError(`AUDIT_SIGNING_KEY is not set\n${USAGE}`, 2);
+}
+
+/** The node id from `audit-<NODE_ID>.jsonl`, else from the first record. */
+function nodeOf(file: string, records: readonly unknown[]): string {
+  const match = /^audit-(.+)\.jsonl$/.exec(path.basename(file));
+  if (match?.[1] !== undefined) return match[1];
+  const node = (records[0] as { node?: unknown } | undefined)?.node;
+  if (typeof node === 'string') return node;
+  throw new CliError('cannot tell the node id from the file; pass --node', 2);
+}
+
+async function externalCheckpoint(url: string, key: string): Promise<StoredCheckpoint> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 2000,
+    commandTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => undefined); // surfaced through the command promises
+  let value: string | null;
+  try {
+    await client.connect();
+    value = await client.get(key);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new CliError(`cannot read the checkpoint from Redis: ${String(code ?? (error as Error).message)}`, 2);
+  } finally {
+    client.disconnect();
+  }
+  const stored = parseStoredCheckpoint(value);
+  if (stored === null) {
+    throw new CliError(`no audit checkpoint stored in Redis at ${key}: cannot compare`, 1);
+  }
+  return stored;
+}

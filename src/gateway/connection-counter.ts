@@ -1,0 +1,22 @@
+/**
+ * Counts each user's open WebSocket connections across the cluster, for
+ * MAX_CONNECTIONS_PER_USER. Each slot is a lease that the owning node renews on every
+ * heartbeat round, so the slots of a node that died expire by themselves and counts heal.
+ */
+export abstract class ConnectionCounter {
+  /** Takes a slot for `connectionKey` unless the user already holds `limit` live ones. */
+  abstract acquire(
+    userKey: string,
+    connectionKey: string,
+    limit: number,
+    leaseMs: number,
+    nowMs: number,
+  ): Promise<boolean>;
+  abstract release(userKey: string, connectionKey: string): Promise<void>;
+  /** Renews the leases of this node's live connections. */
+  abstract renew(
+    slots: readonly { userKey: string; connectionKey: string }[],
+    leaseMs: number,
+    nowMs: number,
+  ): Promise<void>;
+}

@@ -1,0 +1,108 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { RawData } from 'ws';
+import { AuditService } from '../audit/audit.service.js';
+import { CONFIG } from '../config/config.module.js';
+import type { Config } from '../config/config.types.js';
+import { userKey } from '../core/principal.js';
+import { type ClientFrame, parseClientFrame, type WsErrorCode } from '../core/protocol.js';
+import { sessionExpiry } from '../core/ticket.js';
+import { Metrics } from '../metrics/metrics.js';
+import { TicketSigner } from '../tickets/ticket-signer.js';
+import { TicketStore } from '../tickets/ticket-store.js';
+import type { Session } from './session.js';
+
+/** A client that keeps sending malformed or unknown frames is closed 4500 after this many. */
+export const MAX_BAD_FRAMES = 10;
+
+/**
+ * Answers every client frame with exactly one frame: `ack`, `pong` or `error`. Nothing is
+ * dropped silently, and nothing from the frame is echoed except a well-formed `id`.
+ */
+@Injectable()
+export class FrameHandler {
+  private readonly sessionMaxSeconds: number;
+
+  constructor(
+    @Inject(CONFIG) config: Config,
+    private readonly signer: TicketSigner,
+    private readonly tickets: TicketStore,
+    private readonly audit: AuditService,
+    private readonly metrics: Metrics,
+  ) {
+    this.sessionMaxSeconds = config.websocket.sessionMaxSeconds;
+  }
+
+  async handle(session: Session, data: RawData, isBinary: boolean): Promise<void> {
+    if (!session.open) return;
+    if (isBinary) return this.refuse(session, 'bad_request');
+    const parsed = parseClientFrame(data.toString());
+    if (!parsed.ok) return this.refuse(session, parsed.error.code, parsed.error.id);
+    const frame = parsed.frame;
+    switch (frame.type) {
+      case 'ping':
+        session.send({ type: 'pong', id: frame.id });
+        return;
+      case 'refresh':
+        return this.refresh(session, frame);
+      case 'subscribe':
+      case 'unsubscribe':
+        // Channel authorization lands with the subscriptions module; until then, deny by default.
+        return this.refuse(session, 'forbidden', frame.id);
+    }
+  }
+
+  private async refresh(
+    session: Session,
+    frame: Extract<ClientFrame, { type: 'refresh' }>,
+  ): Promise<void> {
+    const now = Date.now();
+    const verified = await this.signer.verify(frame.ticket, now);
+    // A ticket of another user never extends this session, and is not spent on it.
+    if (!verified.ok || userKey(verified.grant.principal) !== session.userKey) {
+      return this.refreshRefused(session, frame.id, verified.ok ? 'other_user' : verified.reason);
+    }
+    let redeemed: boolean;
+    try {
+      redeemed = await this.tickets.redeem(verified.grant.jti, now);
+    } catch {
+      redeemed = false;
+    }
+    if (!redeemed)
+      return this.refreshRefused(session, frame.id, 'ticket_reused', verified.grant.jti);
+    session.principal = verified.grant.principal;
+    session.expiresAt = sessionExpiry(
+      now,
+      this.sessionMaxSeconds,
+      verified.grant.accessTokenExpiresAt,
+    );
+    this.audit.record({
+      event: 'ws.refreshed',
+      outcome: 'allow',
+      reason: 'refreshed',
+      actor: session.userKey,
+      conn: session.id,
+      jti: verified.grant.jti,
+    });
+    session.send({ type: 'ack', id: frame.id, sessionExpiresAt: session.expiresAt });
+  }
+
+  private refreshRefused(session: Session, id: string, reason: string, jti?: string): void {
+    this.audit.record({
+      event: 'ws.refreshed',
+      outcome: 'deny',
+      reason,
+      actor: session.userKey,
+      conn: session.id,
+      ...(jti ? { jti } : {}),
+    });
+    this.refuse(session, 'invalid_ticket', id);
+  }
+
+  private refuse(session: Session, code: WsErrorCode, id?: string): void {
+    this.metrics.wsFrameErrors.inc({ code });
+    session.send(id === undefined ? { type: 'error', code } : { type: 'error', id, code });
+    if (code !== 'bad_request' && code !== 'unknown_type') return;
+    session.badFrames += 1;
+    if (session.badFrames > MAX_BAD_FRAMES) session.close('protocol_error', Date.now());
+  }
+}

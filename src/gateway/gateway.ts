@@ -1,0 +1,90 @@
+import type { IncomingMessage } from 'node:http';
+import { Inject, Logger } from '@nestjs/common';
+import { type OnGatewayConnection, WebSocketGateway } from '@nestjs/websockets';
+import type { WebSocket } from 'ws';
+import { AuditService } from '../audit/audit.service.js';
+import { CONFIG } from '../config/config.module.js';
+import type { Config } from '../config/config.types.js';
+import { sessionExpiry } from '../core/ticket.js';
+import { Metrics } from '../metrics/metrics.js';
+import { ConnectionCounter } from './connection-counter.js';
+import { FrameHandler } from './frame-handler.js';
+import { Session } from './session.js';
+import { SessionRegistry } from './session-registry.js';
+import { UpgradeAuthenticator } from './upgrade-authenticator.js';
+
+/** Close codes counted by their own label; anything else is `other`, keeping labels bounded. */
+const KNOWN_CLOSE_CODES = new Set([
+  1000, 1001, 1005, 1006, 1007, 1009, 1011, 4001, 4002, 4008, 4009, 4500, 4503,
+]);
+
+/**
+ * Turns an admitted socket into a session: welcome frame, frame handling, pong tracking and
+ * the close bookkeeping. The upgrade itself was authenticated by UpgradeAuthenticator.
+ */
+@WebSocketGateway({ path: '/v1/ws' })
+export class Gateway implements OnGatewayConnection {
+  private readonly logger = new Logger(Gateway.name);
+
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    private readonly upgrades: UpgradeAuthenticator,
+    private readonly registry: SessionRegistry,
+    private readonly frames: FrameHandler,
+    private readonly connections: ConnectionCounter,
+    private readonly audit: AuditService,
+    private readonly metrics: Metrics,
+  ) {}
+
+  handleConnection(socket: WebSocket, req: IncomingMessage): void {
+    const admission = this.upgrades.take(req);
+    if (!admission) {
+      socket.terminate();
+      return;
+    }
+    const now = Date.now();
+    const expiresAt = sessionExpiry(
+      now,
+      this.config.websocket.sessionMaxSeconds,
+      admission.grant.accessTokenExpiresAt,
+    );
+    const session = new Session(socket, admission, now, expiresAt);
+    this.registry.add(session);
+    this.audit.record({
+      event: 'ws.connected',
+      outcome: 'allow',
+      reason: 'connected',
+      actor: session.userKey,
+      conn: session.id,
+      jti: admission.grant.jti,
+    });
+    socket.on('message', (data, isBinary) => {
+      this.frames
+        .handle(session, data, isBinary)
+        .catch(() => session.close('internal_error', Date.now()));
+    });
+    socket.on('pong', () => (session.awaitingPong = false));
+    socket.on('error', () => this.logger.debug({ conn: session.id }, 'socket error'));
+    socket.once('close', (code: number) => this.closed(session, code));
+    session.send({
+      type: 'welcome',
+      connectionId: session.id,
+      sessionExpiresAt: session.expiresAt,
+      heartbeatSeconds: this.config.websocket.heartbeatSeconds,
+    });
+  }
+
+  private closed(session: Session, code: number): void {
+    this.registry.remove(session);
+    this.connections.release(session.userKey, session.slotKey).catch(() => undefined);
+    this.metrics.wsCloses.inc({ code: KNOWN_CLOSE_CODES.has(code) ? String(code) : 'other' });
+    this.audit.record({
+      event: 'ws.closed',
+      outcome: 'ok',
+      reason: session.closeReason ?? 'peer_closed',
+      actor: session.userKey,
+      conn: session.id,
+      code,
+    });
+  }
+}

@@ -1,0 +1,125 @@
+import { RedisService, type RedisClient } from '../redis/redis.service.js';
+import { StoreUnavailableError } from '../redis/store-unavailable.error.js';
+import { ConnectionCounter } from './connection-counter.js';
+
+/**
+ * Takes a slot atomically: drops lapsed leases, refuses when `limit` live ones remain, else
+ * adds (or extends) this connection's lease. One script, so two nodes racing for the last slot
+ * cannot both take it; one key, so it runs unchanged on Redis Cluster. The key's own TTL only
+ * ever grows, and is at least the newest lease, so a user whose nodes all died leaves nothing.
+ * KEYS[1] = the user's slots; ARGV = nowMs, limit, connectionKey, lease expiry ms, lease ms.
+ */
+const ACQUIRE_SCRIPT = `
+local key = KEYS[1]
+redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1])
+if not redis.call('ZSCORE', key, ARGV[3]) then
+  if redis.call('ZCARD', key) >= tonumber(ARGV[2]) then
+    return 0
+  end
+end
+redis.call('ZADD', key, ARGV[4], ARGV[3])
+if redis.call('PTTL', key) < tonumber(ARGV[5]) then
+  redis.call('PEXPIRE', key, ARGV[5])
+end
+return 1
+`;
+
+const COMMAND = 'carecastAcquireSlot';
+
+interface WithAcquireCommand {
+  carecastAcquireSlot(
+    key: string,
+    nowMs: number,
+    limit: number,
+    connectionKey: string,
+    expiresAtMs: number,
+    leaseMs: number,
+  ): Promise<number>;
+}
+
+/** Clients that have the script defined; a client is created once per RedisService. */
+const scripted = new WeakSet<RedisClient>();
+
+function withAcquireCommand(client: RedisClient): RedisClient & WithAcquireCommand {
+  if (!scripted.has(client)) {
+    // ioredis sends EVALSHA and falls back to EVAL once per connection on NOSCRIPT.
+    client.defineCommand(COMMAND, { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
+    scripted.add(client);
+  }
+  return client as RedisClient & WithAcquireCommand;
+}
+
+/**
+ * Per-user connection slots shared by every node: a sorted set `<prefix>conns:<userKey>` of
+ * connection keys scored by lease expiry (ms). Same decisions as MemoryConnectionCounter.
+ *
+ * Invariants:
+ * - A slot is live while `nowMs < score`; lapsed slots are dropped on the next acquire, so
+ *   the slots of a node that died stop counting once their lease runs out.
+ * - Renewal only extends slots still present (`ZADD XX`): a renewal racing a release, or
+ *   arriving after a lapse, never brings a slot back.
+ * - Any Redis failure rejects with StoreUnavailableError, never the ioredis error.
+ */
+export class RedisConnectionCounter extends ConnectionCounter {
+  constructor(private readonly redis: RedisService) {
+    super();
+  }
+
+  async acquire(
+    userKey: string,
+    connectionKey: string,
+    limit: number,
+    leaseMs: number,
+    nowMs: number,
+  ): Promise<boolean> {
+    const key = this.redis.key('conns', userKey);
+    const taken = await this.call((client) =>
+      withAcquireCommand(client).carecastAcquireSlot(
+        key,
+        nowMs,
+        limit,
+        connectionKey,
+        nowMs + leaseMs,
+        leaseMs,
+      ),
+    );
+    return Number(taken) === 1;
+  }
+
+  async release(userKey: string, connectionKey: string): Promise<void> {
+    const key = this.redis.key('conns', userKey);
+    await this.call((client) => client.zrem(key, connectionKey));
+  }
+
+  async renew(
+    slots: readonly { userKey: string; connectionKey: string }[],
+    leaseMs: number,
+    nowMs: number,
+  ): Promise<void> {
+    if (slots.length === 0) return;
+    const expiresAtMs = nowMs + leaseMs;
+    const keys = new Set(slots.map((slot) => this.redis.key('conns', slot.userKey)));
+    // Separate commands, not one pipeline or MULTI: in Cluster mode the users' keys live in
+    // different slots. Written back to back, they still cost about one round trip.
+    await this.call((client) =>
+      Promise.all([
+        ...slots.map((slot) =>
+          client.zadd(this.redis.key('conns', slot.userKey), 'XX', expiresAtMs, slot.connectionKey),
+        ),
+        ...[...keys].map((key) => client.pexpire(key, leaseMs)),
+      ]),
+    );
+  }
+
+  private async call<T>(command: (client: RedisClient) => Promise<T>): Promise<T> {
+    // Read at call time: the client exists only after RedisService.onModuleInit.
+    const client = this.redis.client;
+    if (client === null) throw new StoreUnavailableError();
+    try {
+      return await command(client);
+    } catch {
+      // Never the ioredis error: its message and attached command could reach a client or log.
+      throw new StoreUnavailableError();
+    }
+  }
+}

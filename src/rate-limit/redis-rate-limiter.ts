@@ -1,0 +1,73 @@
+import type { RateLimit } from '../config/config.types.js';
+import { RedisService, type RedisClient } from '../redis/redis.service.js';
+import { StoreUnavailableError } from '../redis/store-unavailable.error.js';
+import { decide, windowOf } from './memory-rate-limiter.js';
+import { type RateDecision, RateLimiter } from './rate-limiter.js';
+
+/**
+ * Counts a hit and, on the window's first hit, sets the key to expire. One script, so the
+ * count and its expiry are set atomically: a node dying between the two cannot leave a counter
+ * that never expires. It touches one key only, so it runs unchanged on Redis Cluster.
+ * KEYS[1] = counter of one bucket and window; ARGV[1] = time to live in ms.
+ */
+const HIT_SCRIPT = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return count
+`;
+
+/**
+ * Counters outlive their window by this much, so a node whose clock lags the others still
+ * adds to the same counter instead of starting a fresh one. Windows are told apart by their
+ * index in the key, so a counter kept longer never spills into the next window.
+ */
+const CLOCK_SKEW_GRACE_MS = 2000;
+
+const COMMAND = 'carecastRateHit';
+
+interface WithHitCommand {
+  carecastRateHit(key: string, ttlMs: number): Promise<number>;
+}
+
+/** Clients that have the script defined; a client is created once per RedisService. */
+const scripted = new WeakSet<RedisClient>();
+
+function withHitCommand(client: RedisClient): RedisClient & WithHitCommand {
+  if (!scripted.has(client)) {
+    // ioredis sends EVALSHA and falls back to EVAL once per connection on NOSCRIPT.
+    client.defineCommand(COMMAND, { numberOfKeys: 1, lua: HIT_SCRIPT });
+    scripted.add(client);
+  }
+  return client as RedisClient & WithHitCommand;
+}
+
+/**
+ * Fixed-window counters shared by every node through Redis: key
+ * `<prefix>rate:<bucket>:<window index>`, where the index is `floor(nowMs / windowMs)`, so
+ * every node with a roughly agreeing clock counts into the same key. Same decisions as
+ * MemoryRateLimiter. Any Redis failure rejects with StoreUnavailableError.
+ */
+export class RedisRateLimiter extends RateLimiter {
+  constructor(private readonly redis: RedisService) {
+    super();
+  }
+
+  async hit(bucket: string, limit: RateLimit, nowMs: number): Promise<RateDecision> {
+    const { index, endMs } = windowOf(limit, nowMs);
+    const key = this.redis.key('rate', bucket, String(index));
+    const ttlMs = endMs - nowMs + CLOCK_SKEW_GRACE_MS;
+    // Read at call time: the client exists only after RedisService.onModuleInit.
+    const client = this.redis.client;
+    if (client === null) throw new StoreUnavailableError();
+    let count: number;
+    try {
+      count = Number(await withHitCommand(client).carecastRateHit(key, ttlMs));
+    } catch {
+      // Never the ioredis error: its message and attached command could reach a client or log.
+      throw new StoreUnavailableError();
+    }
+    return decide(count, limit, endMs, nowMs);
+  }
+}

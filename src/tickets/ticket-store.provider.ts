@@ -1,0 +1,16 @@
+import type { Provider } from '@nestjs/common';
+import { RedisService } from '../redis/redis.service.js';
+import { MemoryTicketStore } from './memory-ticket-store.js';
+import { RedisTicketStore } from './redis-ticket-store.js';
+import { TicketStore } from './ticket-store.js';
+
+/**
+ * Redis whenever the node has one, so a ticket issued by one node redeems on any other;
+ * memory only in embedded single-node mode, where there is no other node.
+ */
+export const ticketStoreProvider: Provider = {
+  provide: TicketStore,
+  useFactory: (redis: RedisService): TicketStore =>
+    redis.embedded ? new MemoryTicketStore() : new RedisTicketStore(redis),
+  inject: [RedisService],
+};
