@@ -20,3 +20,11 @@ export abstract class ConnectionCounter {
     nowMs: number,
   ): Promise<void>;
 }
+
+/**
+ * A slot's lease: three heartbeat rounds. Live sessions renew it every round, so only a node
+ * that stopped renewing (crashed, partitioned) loses its slots, within three rounds.
+ */
+export function slotLeaseMs(heartbeatSeconds: number): number {
+  return heartbeatSeconds * 3000;
+}

@@ -1,5 +1,4 @@
 import { RedisService, type RedisClient } from '../redis/redis.service.js';
-import { StoreUnavailableError } from '../redis/store-unavailable.error.js';
 import { ConnectionCounter } from './connection-counter.js';
 
 /**
@@ -73,7 +72,7 @@ export class RedisConnectionCounter extends ConnectionCounter {
     nowMs: number,
   ): Promise<boolean> {
     const key = this.redis.key('conns', userKey);
-    const taken = await this.call((client) =>
+    const taken = await this.redis.run((client) =>
       withAcquireCommand(client).carecastAcquireSlot(
         key,
         nowMs,
@@ -88,7 +87,7 @@ export class RedisConnectionCounter extends ConnectionCounter {
 
   async release(userKey: string, connectionKey: string): Promise<void> {
     const key = this.redis.key('conns', userKey);
-    await this.call((client) => client.zrem(key, connectionKey));
+    await this.redis.run((client) => client.zrem(key, connectionKey));
   }
 
   async renew(
@@ -101,7 +100,7 @@ export class RedisConnectionCounter extends ConnectionCounter {
     const keys = new Set(slots.map((slot) => this.redis.key('conns', slot.userKey)));
     // Separate commands, not one pipeline or MULTI: in Cluster mode the users' keys live in
     // different slots. Written back to back, they still cost about one round trip.
-    await this.call((client) =>
+    await this.redis.run((client) =>
       Promise.all([
         ...slots.map((slot) =>
           client.zadd(this.redis.key('conns', slot.userKey), 'XX', expiresAtMs, slot.connectionKey),
@@ -109,17 +108,5 @@ export class RedisConnectionCounter extends ConnectionCounter {
         ...[...keys].map((key) => client.pexpire(key, leaseMs)),
       ]),
     );
-  }
-
-  private async call<T>(command: (client: RedisClient) => Promise<T>): Promise<T> {
-    // Read at call time: the client exists only after RedisService.onModuleInit.
-    const client = this.redis.client;
-    if (client === null) throw new StoreUnavailableError();
-    try {
-      return await command(client);
-    } catch {
-      // Never the ioredis error: its message and attached command could reach a client or log.
-      throw new StoreUnavailableError();
-    }
   }
 }

@@ -9,7 +9,7 @@ import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
 import { DrainState } from '../lifecycle/drain-state.js';
 import { Metrics } from '../metrics/metrics.js';
-import { ConnectionCounter } from './connection-counter.js';
+import { ConnectionCounter, slotLeaseMs } from './connection-counter.js';
 import type { Session } from './session.js';
 
 const SWEEP_INTERVAL_MS = 500;
@@ -106,7 +106,7 @@ export class SessionRegistry implements OnModuleInit, OnApplicationShutdown {
       .filter((s) => s.closingSince === null)
       .map((s) => ({ userKey: s.userKey, connectionKey: s.slotKey }));
     if (slots.length === 0) return;
-    this.connections.renew(slots, this.heartbeatMs * 3, now).catch(() => {
+    this.connections.renew(slots, slotLeaseMs(this.heartbeatMs / 1000), now).catch(() => {
       this.logger.warn(
         'could not renew connection slots; they expire unless the next round succeeds',
       );

@@ -16,7 +16,7 @@ import { Metrics } from '../metrics/metrics.js';
 import { TicketSigner } from '../tickets/ticket-signer.js';
 import { TicketStore } from '../tickets/ticket-store.js';
 import { UserBlocks } from '../users/user-blocks.js';
-import { ConnectionCounter } from './connection-counter.js';
+import { ConnectionCounter, slotLeaseMs } from './connection-counter.js';
 import { rejectUpgrade, retryAfterOf, upgradeStatusOf } from './upgrade-response.js';
 
 export const WS_PATH = '/v1/ws';
@@ -54,11 +54,6 @@ export class UpgradeAuthenticator {
   ) {
     const tls = config.publicListener.tls;
     this.viaTrustedProxy = tls.kind === 'proxy' ? trustedProxyCheck(tls.trustedProxies) : null;
-  }
-
-  /** Lease of a connection slot: renewed every heartbeat round, so it outlives three missed rounds. */
-  get slotLeaseMs(): number {
-    return this.config.websocket.heartbeatSeconds * 3000;
   }
 
   async handle(
@@ -128,7 +123,15 @@ export class UpgradeAuthenticator {
     const connectionId = randomBytes(12).toString('base64url');
     const slotKey = `${this.config.nodeId}:${connectionId}`;
     const limit = this.config.websocket.maxConnectionsPerUser;
-    if (!(await this.connections.acquire(actor, slotKey, limit, this.slotLeaseMs, now))) {
+    if (
+      !(await this.connections.acquire(
+        actor,
+        slotKey,
+        limit,
+        slotLeaseMs(this.config.websocket.heartbeatSeconds),
+        now,
+      ))
+    ) {
       return { reason: 'too_many_connections', actor, jti };
     }
     return { grant, connectionId, slotKey };

@@ -1,6 +1,5 @@
 import type { RateLimit } from '../config/config.types.js';
 import { RedisService, type RedisClient } from '../redis/redis.service.js';
-import { StoreUnavailableError } from '../redis/store-unavailable.error.js';
 import { decide, windowOf } from './memory-rate-limiter.js';
 import { type RateDecision, RateLimiter } from './rate-limiter.js';
 
@@ -58,16 +57,9 @@ export class RedisRateLimiter extends RateLimiter {
     const { index, endMs } = windowOf(limit, nowMs);
     const key = this.redis.key('rate', bucket, String(index));
     const ttlMs = endMs - nowMs + CLOCK_SKEW_GRACE_MS;
-    // Read at call time: the client exists only after RedisService.onModuleInit.
-    const client = this.redis.client;
-    if (client === null) throw new StoreUnavailableError();
-    let count: number;
-    try {
-      count = Number(await withHitCommand(client).carecastRateHit(key, ttlMs));
-    } catch {
-      // Never the ioredis error: its message and attached command could reach a client or log.
-      throw new StoreUnavailableError();
-    }
+    const count = Number(
+      await this.redis.run((client) => withHitCommand(client).carecastRateHit(key, ttlMs)),
+    );
     return decide(count, limit, endMs, nowMs);
   }
 }

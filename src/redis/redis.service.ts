@@ -9,6 +9,7 @@ import { Cluster, Redis } from 'ioredis';
 import { CONFIG } from '../config/config.module.js';
 import type { Config, RedisTopology } from '../config/config.types.js';
 import { Metrics } from '../metrics/metrics.js';
+import { StoreUnavailableError } from './store-unavailable.error.js';
 import {
   clusterOptions,
   commandConnectionOptions,
@@ -55,6 +56,21 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
   /** True while commands can be served: always in embedded mode. */
   isReady(): boolean {
     return this.embedded || this.up;
+  }
+
+  /**
+   * Runs `command` on the command connection, for request paths. Any failure (down, timeout,
+   * embedded mode) rejects with StoreUnavailableError, never the ioredis error, whose message
+   * and attached command could reach a client or a log line.
+   */
+  async run<T>(command: (client: RedisClient) => Promise<T>): Promise<T> {
+    const client = this.command;
+    if (client === null) throw new StoreUnavailableError();
+    try {
+      return await command(client);
+    } catch {
+      throw new StoreUnavailableError();
+    }
   }
 
   key(...parts: string[]): string {

@@ -1,5 +1,4 @@
-import { RedisService, type RedisClient } from '../redis/redis.service.js';
-import { StoreUnavailableError } from '../redis/store-unavailable.error.js';
+import { RedisService } from '../redis/redis.service.js';
 import { assertTtl } from './memory-ticket-store.js';
 import { TicketStore } from './ticket-store.js';
 
@@ -23,23 +22,12 @@ export class RedisTicketStore extends TicketStore {
   async issue(jti: string, ttlSeconds: number, _nowMs: number): Promise<void> {
     assertTtl(ttlSeconds);
     const key = this.redis.key('ticket', jti);
-    const reply = await this.call((client) => client.set(key, '1', 'EX', ttlSeconds, 'NX'));
+    const reply = await this.redis.run((client) => client.set(key, '1', 'EX', ttlSeconds, 'NX'));
     if (reply === null) throw new Error('ticket id collision: refusing to issue it twice');
   }
 
   async redeem(jti: string, _nowMs: number): Promise<boolean> {
     const key = this.redis.key('ticket', jti);
-    return (await this.call((client) => client.getdel(key))) === '1';
-  }
-
-  private async call<T>(command: (client: RedisClient) => Promise<T>): Promise<T> {
-    // Read at call time: the client exists only after RedisService.onModuleInit.
-    const client = this.redis.client;
-    if (client === null) throw new StoreUnavailableError();
-    try {
-      return await command(client);
-    } catch {
-      throw new StoreUnavailableError();
-    }
+    return (await this.redis.run((client) => client.getdel(key))) === '1';
   }
 }

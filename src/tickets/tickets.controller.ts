@@ -6,7 +6,7 @@ import { sendError } from '../http/error-response.filter.js';
 import { corsHeaders, originAllowed, preflightHeaders } from './cors.js';
 import { TicketIssuer } from './ticket-issuer.service.js';
 
-const BEARER = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/;
+const BEARER = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i;
 
 /** `POST /v1/tickets` (contract §3). Every error body is `{"error":"<code>"}` and nothing else. */
 @Controller('v1/tickets')

@@ -1,5 +1,4 @@
-import { RedisService, type RedisClient } from '../redis/redis.service.js';
-import { StoreUnavailableError } from '../redis/store-unavailable.error.js';
+import { RedisService } from '../redis/redis.service.js';
 import { assertBlockSeconds } from './memory-user-blocks.js';
 import { UserBlocks } from './user-blocks.js';
 
@@ -21,22 +20,11 @@ export class RedisUserBlocks extends UserBlocks {
   async block(userKey: string, seconds: number, _nowMs: number): Promise<void> {
     assertBlockSeconds(seconds);
     const key = this.redis.key('block', userKey);
-    await this.call((client) => client.set(key, '1', 'EX', seconds));
+    await this.redis.run((client) => client.set(key, '1', 'EX', seconds));
   }
 
   async isBlocked(userKey: string, _nowMs: number): Promise<boolean> {
     const key = this.redis.key('block', userKey);
-    return (await this.call((client) => client.exists(key))) === 1;
-  }
-
-  private async call<T>(command: (client: RedisClient) => Promise<T>): Promise<T> {
-    // Read at call time: the client exists only after RedisService.onModuleInit.
-    const client = this.redis.client;
-    if (client === null) throw new StoreUnavailableError();
-    try {
-      return await command(client);
-    } catch {
-      throw new StoreUnavailableError();
-    }
+    return (await this.redis.run((client) => client.exists(key))) === 1;
   }
 }

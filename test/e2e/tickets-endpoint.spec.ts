@@ -391,10 +391,8 @@ describe('POST /v1/tickets (embedded node)', () => {
       expectError(await postTicket(node, { token: await doctor(), body }), 400, 'bad_request');
     });
 
-    // Contract §3: the request body is empty or `{}`. KNOWN BUG, left failing on purpose:
-    // Express leaves req.body undefined for any content type it does not parse, and
-    // emptyBody() in src/tickets/tickets.controller.ts takes undefined for "empty", so these
-    // bodies get a ticket (201).
+    // Contract §3: the request body is empty or `{}`. Express leaves req.body undefined for
+    // content types it does not parse, so "no parsed body" must not be taken for "empty".
     it.each([
       ['text/plain', 'hello'],
       ['application/x-www-form-urlencoded', 'patient=pt-4c9a1b2e'],

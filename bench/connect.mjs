@@ -1,0 +1,325 @@
+// Connections per second for carecast's ticket-plus-upgrade handshake against a bare `wss`
+// upgrade on the same machine, in one process, over loopback only.
+//
+//   npm run build && node bench/connect.mjs [--connections 500] [--concurrency 20]
+//                                          [--redis-url redis://127.0.0.1:6379]
+//
+// carecast: POST /v1/tickets with a pre-minted access token (over a keep-alive HTTPS
+// connection, as a browser would reuse one), then a new TLS connection with the
+// `carecast.v1, ticket.<ticket>` upgrade, then close. Without --redis-url the node runs in
+// embedded mode (in-memory stores); with it, tickets, limits and slots go through Redis.
+// Baseline: https.createServer + ws WebSocketServer({ noServer: true }) accepting every
+// upgrade, with the same kind of self-signed certificate the node generates.
+// The handshake time of one connection runs from its first request to the `open` event.
+// Every phase has a time budget, so the whole run stays under a minute.
+import { Buffer } from 'node:buffer';
+import console from 'node:console';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { Agent, createServer, request } from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import process from 'node:process';
+import { setTimeout as delay } from 'node:timers/promises';
+import { URL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { SignJWT } from 'jose';
+import WebSocket, { WebSocketServer } from 'ws';
+import { createApp } from '../dist/app.js';
+import { DEV_TOKEN_AUDIENCE, DEV_TOKEN_ISSUER } from '../dist/config/config.types.js';
+import { describeProblems, parseConfig } from '../dist/config/parse-config.js';
+import { RedisService } from '../dist/redis/redis.service.js';
+import { publicTlsOptions } from '../dist/tls/public-tls-options.js';
+
+const HOST = '127.0.0.1';
+const ORIGIN = 'https://bench.carecast.test';
+/** Per measured phase; warm-up, two phases and start/stop stay well under 60 s. */
+const PHASE_BUDGET_MS = 20_000;
+const WARMUP_BUDGET_MS = 5_000;
+const READY_BUDGET_MS = 5_000;
+
+const { values } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '500' },
+    concurrency: { type: 'string', default: '20' },
+    'redis-url': { type: 'string' },
+  },
+});
+const total = positiveInt(values.connections, '--connections');
+const concurrency = positiveInt(values.concurrency, '--concurrency');
+const redisUrl = values['redis-url'];
+if (redisUrl !== undefined && !isLoopbackRedis(redisUrl)) {
+  fail('--redis-url must point at a loopback Redis (127.0.0.1, ::1 or localhost)');
+}
+
+const secrets = {
+  ticketSecret: randomBytes(32).toString('hex'),
+  auditSigningKey: randomBytes(32).toString('hex'),
+  accessTokenSecret: randomBytes(32).toString('hex'),
+  publisherSecret: randomBytes(32).toString('hex'),
+};
+const auditDir = await mkdtemp(path.join(os.tmpdir(), 'carecast-bench-'));
+const parsed = parseConfig(
+  {
+    NODE_ENV: 'development',
+    NODE_ID: `bench-${process.pid}`,
+    HOST,
+    PORT: '0',
+    INTERNAL_PORT: '0',
+    LOG_LEVEL: 'error',
+    ALLOWED_ORIGINS: ORIGIN,
+    AUDIT_DIR: auditDir,
+    // The benchmark measures the handshake, not the limits: one user per worker, never limited.
+    RATE_TICKETS_PER_USER: `${total * 10}/60s`,
+    MAX_CONNECTIONS_PER_USER: '5',
+    ...(redisUrl
+      ? {
+          REDIS_URL: redisUrl,
+          REDIS_KEY_PREFIX: `carecast-bench-${randomBytes(4).toString('hex')}:`,
+        }
+      : {}),
+  },
+  { hostname: os.hostname(), pid: process.pid, devSecrets: secrets },
+);
+if (!parsed.ok) fail(describeProblems(parsed.problems));
+const config = parsed.config;
+
+const discard = { write: () => undefined };
+const app = await createApp(config, { logDestination: discard });
+const baseline = await startBaseline(await publicTlsOptions({ kind: 'self-signed' }, app.logger));
+const keepAlive = new Agent({
+  keepAlive: true,
+  maxSockets: concurrency,
+  rejectUnauthorized: false,
+});
+
+try {
+  if (redisUrl) await waitForRedis(app);
+  const tokens = await Promise.all(
+    Array.from({ length: concurrency }, (_, i) =>
+      accessToken(`dr-bench${String(i).padStart(4, '0')}`),
+    ),
+  );
+  const nodeUrl = `https://${HOST}:${app.publicPort}`;
+  const carecast = (worker) => ticketAndUpgrade(nodeUrl, tokens[worker]);
+  const bare = () => upgrade(`wss://${HOST}:${baseline.port}/v1/ws`, ['carecast.v1']);
+
+  // Warm-up: TLS session machinery, JIT, keep-alive sockets, Redis scripts.
+  await run(bare, concurrency * 2, WARMUP_BUDGET_MS);
+  await run(carecast, concurrency * 2, WARMUP_BUDGET_MS);
+
+  const rows = [
+    ['bare wss upgrade', await run(bare, total, PHASE_BUDGET_MS)],
+    [
+      `ticket + upgrade (${redisUrl ? 'Redis' : 'embedded'})`,
+      await run(carecast, total, PHASE_BUDGET_MS),
+    ],
+  ];
+  printTable(rows);
+} finally {
+  keepAlive.destroy();
+  await baseline.stop();
+  await app.shutdown();
+  await rm(auditDir, { recursive: true, force: true });
+}
+
+/** Runs `total` connections, `concurrency` at a time, until done or the budget is spent. */
+async function run(connectOnce, count, budgetMs) {
+  const durations = [];
+  let started = 0;
+  let failures = 0;
+  let firstError = null;
+  const deadline = performance.now() + budgetMs;
+  const t0 = performance.now();
+  const worker = async (id) => {
+    while (started < count && performance.now() < deadline) {
+      started += 1;
+      const t = performance.now();
+      try {
+        await connectOnce(id);
+        durations.push(performance.now() - t);
+      } catch (error) {
+        failures += 1;
+        firstError ??= error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, (_, id) => worker(id)));
+  const seconds = (performance.now() - t0) / 1000;
+  durations.sort((a, b) => a - b);
+  return {
+    ok: durations.length,
+    failures,
+    firstError: firstError ? String(firstError.message ?? firstError) : null,
+    perSecond: durations.length / seconds,
+    p50: quantile(durations, 0.5),
+    p99: quantile(durations, 0.99),
+    truncated: started < count,
+  };
+}
+
+async function ticketAndUpgrade(nodeUrl, token) {
+  const res = await post(`${nodeUrl}/v1/tickets`, token);
+  if (res.status !== 201) throw new Error(`ticket request answered ${res.status} ${res.body}`);
+  const { ticket, url } = JSON.parse(res.body);
+  if (!url.endsWith('/v1/ws')) throw new Error(`unexpected ws url ${url}`);
+  await upgrade(`${nodeUrl.replace(/^https:/, 'wss:')}/v1/ws`, ['carecast.v1', `ticket.${ticket}`]);
+}
+
+function post(url, token) {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent: keepAlive,
+        headers: { authorization: `Bearer ${token}`, origin: ORIGIN, 'content-length': '0' },
+        timeout: 5000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('ticket request timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Opens a wss connection on a fresh TLS connection, then closes it and waits for the close. */
+function upgrade(url, protocols) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, protocols, {
+      origin: ORIGIN,
+      rejectUnauthorized: false,
+      perMessageDeflate: false,
+      handshakeTimeout: 5000,
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      res.resume();
+      ws.terminate();
+      reject(new Error(`upgrade answered ${res.statusCode}`));
+    });
+    ws.once('error', reject);
+    ws.once('open', () => {
+      if (ws.protocol !== 'carecast.v1') {
+        ws.terminate();
+        reject(new Error(`server selected ${JSON.stringify(ws.protocol)}`));
+        return;
+      }
+      ws.once('close', () => resolve());
+      ws.close(1000);
+    });
+  });
+}
+
+async function startBaseline(tls) {
+  const server = createServer(tls, (_req, res) => res.writeHead(404).end());
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    handleProtocols: (offered) => (offered.has('carecast.v1') ? 'carecast.v1' : false),
+  });
+  server.on('upgrade', (req, socket, head) => {
+    wss.handleUpgrade(req, socket, head, (ws) => ws.on('error', () => ws.terminate()));
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, HOST, resolve);
+  });
+  return {
+    port: server.address().port,
+    stop: () =>
+      new Promise((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function accessToken(id) {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ role: 'doctor' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer(DEV_TOKEN_ISSUER)
+    .setAudience(DEV_TOKEN_AUDIENCE)
+    .setSubject(id)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 3600)
+    .sign(Buffer.from(secrets.accessTokenSecret));
+}
+
+async function waitForRedis(carecastApp) {
+  const redis = carecastApp.nest.get(RedisService);
+  const deadline = performance.now() + READY_BUDGET_MS;
+  while (!redis.isReady()) {
+    if (performance.now() > deadline)
+      throw new Error(`Redis not ready within ${READY_BUDGET_MS} ms`);
+    await delay(50);
+  }
+}
+
+function quantile(sorted, q) {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+}
+
+function printTable(rows) {
+  const header = ['scenario', 'conns', 'failed', 'conn/s', 'p50 ms', 'p99 ms'];
+  const lines = rows.map(([name, r]) => [
+    name,
+    `${r.ok}${r.truncated ? ' (time budget hit)' : ''}`,
+    String(r.failures),
+    r.perSecond.toFixed(0),
+    r.p50.toFixed(2),
+    r.p99.toFixed(2),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const format = (cells) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(
+    `connections=${total} concurrency=${concurrency} node ${process.version}, loopback, TLS`,
+  );
+  console.log(format(header));
+  console.log(format(widths.map((w) => '-'.repeat(w))));
+  for (const line of lines) console.log(format(line));
+  const [, bareRow] = rows[0];
+  const [, carecastRow] = rows[1];
+  console.log(
+    `ticket + upgrade runs at ${((carecastRow.perSecond / bareRow.perSecond) * 100).toFixed(0)}% of the bare upgrade rate`,
+  );
+  for (const [name, r] of rows) {
+    if (r.firstError) console.log(`${name}: first failure: ${r.firstError}`);
+  }
+  if (rows.some(([, r]) => r.failures > 0 || r.truncated)) process.exitCode = 1;
+}
+
+function positiveInt(value, flag) {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) fail(`${flag} must be a positive whole number`);
+  return n;
+}
+
+function isLoopbackRedis(url) {
+  try {
+    const { protocol, hostname } = new URL(url);
+    return (
+      ['redis:', 'rediss:'].includes(protocol) &&
+      ['127.0.0.1', '[::1]', 'localhost'].includes(hostname)
+    );
+  } catch {
+    return false;
+  }
+}
+
+function fail(message) {
+  console.error(message);
+  process.exit(2);
+}
