@@ -8,6 +8,7 @@ import { HealthModule } from './health/health.module.js';
 import { ErrorResponseFilter } from './http/error-response.filter.js';
 import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { PublishModule } from './publish/publish.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { TicketsModule } from './tickets/tickets.module.js';
 
@@ -25,6 +26,7 @@ export class AppModule {
         HealthModule,
         TicketsModule,
         GatewayModule,
+        PublishModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ErrorResponseFilter }],
     };

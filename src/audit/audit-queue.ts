@@ -13,8 +13,13 @@
  */
 export const AUDIT_QUEUE_CAPACITY = 10_000;
 
-/** The most records linked and appended as one group commit (one write, one datasync). */
-export const AUDIT_MAX_BATCH = 5_000;
+/**
+ * The most records linked and appended as one group commit (one write, one datasync). Linking
+ * (canonical JSON + SHA-256 per record) runs on the event loop, so a batch is also the longest
+ * stretch the writer holds it: 500 records is a few ms, while one fsync already amortises over
+ * that many records. Under load, batches follow each other with the event loop served between.
+ */
+export const AUDIT_MAX_BATCH = 500;
 
 export class BoundedQueue<T> {
   private items: T[] = [];

@@ -43,6 +43,7 @@ export class AuditWriter {
   /** Accepted entries of a failed write, and the records that write attempted. */
   private retry: PendingEntry[] = [];
   private attempted: AuditRecord[] = [];
+  private settled = 0;
 
   constructor(private readonly options: AuditWriterOptions) {}
 
@@ -52,6 +53,11 @@ export class AuditWriter {
 
   get sinceCheckpoint(): number {
     return this.state.sinceCheckpoint;
+  }
+
+  /** Entries given to write() that are done with: durable, or dropped as invalid. */
+  get settledEntries(): number {
+    return this.settled;
   }
 
   /** Entries held for retry after a failed write. */
@@ -108,16 +114,19 @@ export class AuditWriter {
     });
     if (batch.rejected > 0) {
       metrics.auditWriteFailures.inc({ reason: 'invalid_entry' }, batch.rejected);
-      this.logger.error({ count: batch.rejected }, 'dropped audit entries that form no valid record');
+      this.logger.error(
+        { count: batch.rejected },
+        'dropped audit entries that form no valid record',
+      );
     }
-    if (batch.records.length === 0) return;
-    const lines = batch.records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+    const lines = batch.records.map((r) => JSON.stringify(r) + '\n').join('');
     try {
-      await file.append(Buffer.from(lines, 'utf8'));
+      if (lines !== '') await file.append(Buffer.from(lines, 'utf8'));
     } catch (error) {
       if (retryable) {
         this.retry = batch.accepted;
         this.attempted = batch.records;
+        this.settled += batch.rejected;
       }
       this.file = null;
       await file.close().catch(() => undefined);
@@ -126,6 +135,7 @@ export class AuditWriter {
     if (retryable) {
       this.retry = [];
       this.attempted = [];
+      this.settled += entries.length;
     }
     this.state = batch.state;
     this.written(batch.records);
@@ -137,7 +147,9 @@ export class AuditWriter {
     const last = this.attempted.findIndex((r) => r.seq === head?.seq && r.hash === head.hash);
     if (last >= 0) {
       const landed = this.attempted.slice(0, last + 1);
-      this.retry = this.retry.slice(landed.filter((r) => r.event !== 'audit.checkpoint').length);
+      const entries = landed.filter((r) => r.event !== 'audit.checkpoint').length;
+      this.retry = this.retry.slice(entries);
+      this.settled += entries;
       // Counted, but not sent to Redis: the opening checkpoint that follows covers them.
       this.written(landed, false);
     }

@@ -35,7 +35,9 @@ export const AUDIT_RETRY_MS = 1_000;
  *   counts the failure, keeps serving, and retries until writes succeed again.
  */
 @Injectable()
-export class AuditService implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
+export class AuditService
+  implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly logger = new Logger(AuditService.name);
   private readonly queue = new BoundedQueue<PendingEntry>(AUDIT_QUEUE_CAPACITY);
   private readonly store: CheckpointStore;
@@ -45,6 +47,9 @@ export class AuditService implements OnModuleInit, BeforeApplicationShutdown, On
   private scheduled = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private intervalTimer: NodeJS.Timeout | null = null;
+  /** Entries ever accepted into the queue; flush() waits until the writer has settled these. */
+  private accepted = 0;
+  private waiters: { readonly target: number; resolve(durable: boolean): void }[] = [];
   private sinkHealthy = true;
   private overflowed = false;
   /** No more records are accepted (final shutdown phase). */
@@ -75,6 +80,7 @@ export class AuditService implements OnModuleInit, BeforeApplicationShutdown, On
         return;
       }
       if (!this.queue.push({ entry, at: Date.now() })) return this.dropped();
+      this.accepted++;
       this.schedule();
     } catch {
       // Auditing must never break the request that is being audited.
@@ -86,14 +92,19 @@ export class AuditService implements OnModuleInit, BeforeApplicationShutdown, On
     return this.sinkHealthy && !this.overflowed;
   }
 
-  /** Writes everything recorded so far; true once it is durable, false if the sink fails. */
-  async flush(): Promise<boolean> {
-    for (;;) {
-      await this.run();
-      const idle =
-        this.queue.size === 0 && this.writer.retrying === 0 && this.checkpointWanted === null;
-      if (idle || !this.sinkHealthy || this.stopped) return idle && this.sinkHealthy;
-    }
+  /**
+   * Writes everything recorded so far (and a requested checkpoint) now, even during a retry
+   * back-off. Resolves true once it is durable, false as soon as the sink fails. Records made
+   * after the call do not delay it.
+   */
+  flush(): Promise<boolean> {
+    const target = this.accepted;
+    if (this.stopped) return Promise.resolve(this.writer.settledEntries >= target);
+    return new Promise((resolve) => {
+      this.waiters.push({ target, resolve });
+      this.settle(null);
+      void this.run();
+    });
   }
 
   async onModuleInit(): Promise<void> {
@@ -119,6 +130,7 @@ export class AuditService implements OnModuleInit, BeforeApplicationShutdown, On
     }
     await this.flush();
     this.stopped = true;
+    this.settle(false);
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     const lost = this.queue.clear() + this.writer.retrying;
     if (lost > 0) {
@@ -173,12 +185,23 @@ export class AuditService implements OnModuleInit, BeforeApplicationShutdown, On
       await operation();
     } catch (error) {
       this.sinkFailed(error);
+      this.settle(false);
       return false;
     }
     this.overflowed = false;
     if (!this.sinkHealthy) this.logger.log('audit sink recovered; writing again');
     this.sinkHealthy = true;
+    this.settle(null);
     return true;
+  }
+
+  /** Resolves flush() waiters: all with `outcome` if given, else those whose entries are durable. */
+  private settle(outcome: boolean | null): void {
+    const settled = this.writer.settledEntries;
+    const done = (w: { target: number }) =>
+      outcome !== null || (settled >= w.target && this.checkpointWanted === null);
+    for (const w of this.waiters.filter(done)) w.resolve(outcome ?? true);
+    this.waiters = this.waiters.filter((w) => !done(w));
   }
 
   private sinkFailed(error: unknown): void {

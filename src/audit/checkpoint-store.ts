@@ -93,24 +93,21 @@ export class CheckpointStore {
   }
 
   private async store(checkpoint: AuditRecord): Promise<void> {
-    const client = this.redis.client;
-    if (client === null || !this.redis.isReady()) return;
+    if (this.redis.embedded || !this.redis.isReady()) return;
     const key = this.redis.key(...checkpointKeyParts(this.nodeId));
     try {
       if (!this.consistent) {
-        const stored = parseStoredCheckpoint(await client.get(key));
+        const stored = parseStoredCheckpoint(await this.redis.run((c) => c.get(key)));
         if (stored !== null && isBehind(this.sessionStart, stored)) return this.behind(stored);
         this.consistent = true;
       }
       const { seq, hash, sig, ts } = checkpoint;
-      await client.set(key, JSON.stringify({ seq, hash, sig, ts }));
+      await this.redis.run((c) => c.set(key, JSON.stringify({ seq, hash, sig, ts })));
       if (this.failing) this.logger.log('audit checkpoints reach Redis again');
       this.failing = false;
-    } catch (error) {
-      if (!this.failing) {
-        const code = (error as { code?: unknown }).code;
-        this.logger.warn({ code }, 'could not store the audit checkpoint in Redis; will retry');
-      }
+    } catch {
+      if (!this.failing)
+        this.logger.warn('could not store the audit checkpoint in Redis; will retry');
       this.failing = true;
     }
   }

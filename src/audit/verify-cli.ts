@@ -19,7 +19,11 @@ import {
   type VerifyOptions,
 } from '../core/audit-chain.js';
 import { DEV_SECRETS_FILE } from '../dev/dev-secrets.js';
-import { checkpointKeyParts, parseStoredCheckpoint, type StoredCheckpoint } from './checkpoint-store.js';
+import {
+  checkpointKeyParts,
+  parseStoredCheckpoint,
+  type StoredCheckpoint,
+} from './checkpoint-store.js';
 
 export interface CliIo {
   out(line: string): void;
@@ -41,7 +45,11 @@ class CliError extends Error {
   }
 }
 
-export async function runAuditVerify(argv: readonly string[], env: CliEnv, io: CliIo): Promise<number> {
+export async function runAuditVerify(
+  argv: readonly string[],
+  env: CliEnv,
+  io: CliIo,
+): Promise<number> {
   try {
     return await verify(argv, env, io);
   } catch (error) {
@@ -68,9 +76,15 @@ async function verify(argv: readonly string[], env: CliEnv, io: CliIo): Promise<
   let external: StoredCheckpoint | null = null;
   if (args.redisUrl !== undefined) {
     const node = args.node ?? nodeOf(args.file, records);
-    external = await externalCheckpoint(args.redisUrl, args.keyPrefix + checkpointKeyParts(node).join(':'));
+    external = await externalCheckpoint(
+      args.redisUrl,
+      args.keyPrefix + checkpointKeyParts(node).join(':'),
+    );
     if (checkpointSignature(key, node, external.seq, external.hash) !== external.sig) {
-      throw new CliError(`bad external checkpoint (seq ${external.seq}): bad_checkpoint_signature`, 1);
+      throw new CliError(
+        `bad external checkpoint (seq ${external.seq}): bad_checkpoint_signature`,
+        1,
+      );
     }
     options.externalCheckpoint = external;
   }
@@ -104,7 +118,12 @@ function parseCliArgs(argv: readonly string[]): CliArgs {
     });
     const [file, ...extra] = positionals;
     if (file === undefined || extra.length > 0) throw new Error('expected exactly one file');
-    return { file, redisUrl: values['redis-url'], keyPrefix: values['key-prefix'], node: values.node };
+    return {
+      file,
+      redisUrl: values['redis-url'],
+      keyPrefix: values['key-prefix'],
+      node: values.node,
+    };
   } catch (error) {
     throw new CliError(`${(error as Error).message}\n${USAGE}`, 2);
   }
@@ -116,9 +135,14 @@ async function signingKey(env: CliEnv, io: CliIo): Promise<string> {
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   if (env.NODE_ENV !== 'production') {
     const stored = await readFile(DEV_SECRETS_FILE, 'utf8').catch(() => null);
-    const devKey = stored === null ? undefined : (JSON.parse(stored) as { auditSigningKey?: unknown }).auditSigningKey;
+    const devKey =
+      stored === null
+        ? undefined
+        : (JSON.parse(stored) as { auditSigningKey?: unknown }).auditSigningKey;
     if (typeof devKey === 'string') {
-      io.err(`note: AUDIT_SIGNING_KEY is not set; using the development key in ${DEV_SECRETS_FILE}`);
+      io.err(
+        `note: AUDIT_SIGNING_KEY is not set; using the development key in ${DEV_SECRETS_FILE}`,
+      );
       return devKey;
     }
   }
@@ -149,7 +173,10 @@ async function externalCheckpoint(url: string, key: string): Promise<StoredCheck
     value = await client.get(key);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    throw new CliError(`cannot read the checkpoint from Redis: ${String(code ?? (error as Error).message)}`, 2);
+    throw new CliError(
+      `cannot read the checkpoint from Redis: ${String(code ?? (error as Error).message)}`,
+      2,
+    );
   } finally {
     client.disconnect();
   }

@@ -33,6 +33,7 @@ export interface UpgradeRequestFacts {
 }
 
 const TICKET_PREFIX = 'ticket.';
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** RFC 6455: the base64 encoding of 16 bytes. */
 const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{21}[AQgw]==$/;
 
@@ -53,7 +54,11 @@ export function checkUpgradeRequest(
     !WEBSOCKET_KEY.test(facts.key);
   if (malformed) return { ok: false, reason: 'bad_protocol' };
   const offered = (facts.protocols ?? '').split(',').map((p) => p.trim());
-  if (!offered.includes(PROTOCOL)) return { ok: false, reason: 'bad_protocol' };
+  // Each entry an RFC 7230 token, none repeated: the same rule the WebSocket library enforces
+  // later, checked here so a malformed list is refused before the ticket is spent.
+  const wellFormed =
+    offered.every((p) => TOKEN.test(p)) && new Set(offered).size === offered.length;
+  if (!wellFormed || !offered.includes(PROTOCOL)) return { ok: false, reason: 'bad_protocol' };
   const tickets = offered.filter((p) => p.startsWith(TICKET_PREFIX));
   if (tickets.length !== 1 || tickets[0]!.length === TICKET_PREFIX.length) {
     return { ok: false, reason: 'ticket_missing' };

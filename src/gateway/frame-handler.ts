@@ -10,6 +10,11 @@ import { Metrics } from '../metrics/metrics.js';
 import { TicketSigner } from '../tickets/ticket-signer.js';
 import { TicketStore } from '../tickets/ticket-store.js';
 import type { Session } from './session.js';
+import {
+  MAX_RATE_LIMIT_STRIKES,
+  type SubscribeOutcome,
+  SubscriptionService,
+} from './subscription-service.js';
 
 /** A client that keeps sending malformed or unknown frames is closed 4500 after this many. */
 export const MAX_BAD_FRAMES = 10;
@@ -26,6 +31,7 @@ export class FrameHandler {
     @Inject(CONFIG) config: Config,
     private readonly signer: TicketSigner,
     private readonly tickets: TicketStore,
+    private readonly subscriptions: SubscriptionService,
     private readonly audit: AuditService,
     private readonly metrics: Metrics,
   ) {
@@ -44,10 +50,16 @@ export class FrameHandler {
         return;
       case 'refresh':
         return this.refresh(session, frame);
-      case 'subscribe':
+      case 'subscribe': {
+        const outcome = await this.subscriptions.subscribe(session, frame.channel, Date.now());
+        return this.answer(session, frame.id, outcome);
+      }
       case 'unsubscribe':
-        // Channel authorization lands with the subscriptions module; until then, deny by default.
-        return this.refuse(session, 'forbidden', frame.id);
+        return this.answer(
+          session,
+          frame.id,
+          this.subscriptions.unsubscribe(session, frame.channel),
+        );
     }
   }
 
@@ -96,6 +108,19 @@ export class FrameHandler {
       ...(jti ? { jti } : {}),
     });
     this.refuse(session, 'invalid_ticket', id);
+  }
+
+  private answer(session: Session, id: string, outcome: SubscribeOutcome): void {
+    if (outcome.ok) {
+      session.rateLimitStrikes = 0;
+      session.send({ type: 'ack', id });
+      return;
+    }
+    this.refuse(session, outcome.code, id);
+    if (outcome.code !== 'rate_limited') return;
+    session.rateLimitStrikes += 1;
+    if (session.rateLimitStrikes > MAX_RATE_LIMIT_STRIKES)
+      session.close('rate_limited', Date.now());
   }
 
   private refuse(session: Session, code: WsErrorCode, id?: string): void {

@@ -1,24 +1,48 @@
 import { Module } from '@nestjs/common';
+import { CareTeamsModule } from '../care-teams/care-teams.module.js';
+import { FanoutModule } from '../fanout/fanout.module.js';
 import { LifecycleModule } from '../lifecycle/lifecycle.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
+import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { RedisModule } from '../redis/redis.module.js';
 import { TicketsModule } from '../tickets/tickets.module.js';
 import { UsersModule } from '../users/users.module.js';
+import { ChannelIndex } from './channel-index.js';
 import { connectionCounterProvider } from './connection-counter.provider.js';
+import { ControlListener } from './control-listener.js';
+import { Delivery } from './delivery.js';
 import { FrameHandler } from './frame-handler.js';
 import { Gateway } from './gateway.js';
 import { SessionRegistry } from './session-registry.js';
+import { SubscriptionService } from './subscription-service.js';
 import { UpgradeAuthenticator } from './upgrade-authenticator.js';
 
+/**
+ * The public WebSocket side: upgrade checks, sessions, subscriptions and local delivery.
+ * It registers its delivery callback with the bus; the bus never imports the gateway.
+ */
 @Module({
-  imports: [LifecycleModule, MetricsModule, RedisModule, TicketsModule, UsersModule],
+  imports: [
+    LifecycleModule,
+    MetricsModule,
+    RedisModule,
+    TicketsModule,
+    UsersModule,
+    RateLimitModule,
+    CareTeamsModule,
+    FanoutModule,
+  ],
   providers: [
     connectionCounterProvider,
     UpgradeAuthenticator,
     SessionRegistry,
+    ChannelIndex,
+    SubscriptionService,
     FrameHandler,
+    Delivery,
+    ControlListener,
     Gateway,
   ],
-  exports: [UpgradeAuthenticator, SessionRegistry],
+  exports: [UpgradeAuthenticator],
 })
 export class GatewayModule {}

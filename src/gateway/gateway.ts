@@ -7,6 +7,7 @@ import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
 import { sessionExpiry } from '../core/ticket.js';
 import { Metrics } from '../metrics/metrics.js';
+import { ChannelIndex } from './channel-index.js';
 import { ConnectionCounter } from './connection-counter.js';
 import { FrameHandler } from './frame-handler.js';
 import { Session } from './session.js';
@@ -30,6 +31,7 @@ export class Gateway implements OnGatewayConnection {
     @Inject(CONFIG) private readonly config: Config,
     private readonly upgrades: UpgradeAuthenticator,
     private readonly registry: SessionRegistry,
+    private readonly index: ChannelIndex,
     private readonly frames: FrameHandler,
     private readonly connections: ConnectionCounter,
     private readonly audit: AuditService,
@@ -76,6 +78,7 @@ export class Gateway implements OnGatewayConnection {
 
   private closed(session: Session, code: number): void {
     this.registry.remove(session);
+    this.index.removeAll(session);
     this.connections.release(session.userKey, session.slotKey).catch(() => undefined);
     this.metrics.wsCloses.inc({ code: KNOWN_CLOSE_CODES.has(code) ? String(code) : 'other' });
     this.audit.record({

@@ -20,6 +20,13 @@ export class Session {
   awaitingPong = false;
   /** Frames answered with an error since the session began; too many ends it. */
   badFrames = 0;
+  /** Channels this session receives (kept in step by ChannelIndex). */
+  readonly channels = new Set<string>();
+  /** Start of the current per-connection subscribe window, and subscribes in it. */
+  subscribeWindowStart = 0;
+  subscribesInWindow = 0;
+  /** Rate-limit errors answered in a row; a client that keeps going is closed 4008. */
+  rateLimitStrikes = 0;
   /** When the close handshake began; the sweeper terminates sessions stuck in it. */
   closingSince: number | null = null;
   closeReason: CloseReason | null = null;

@@ -5,6 +5,8 @@ export class ApiError extends Error {
   constructor(
     readonly code: HttpErrorCode,
     readonly headers: Readonly<Record<string, string>> = {},
+    /** Field names (never values) for `invalid_payload`. */
+    readonly fields?: readonly string[],
   ) {
     super(code);
     this.name = 'ApiError';

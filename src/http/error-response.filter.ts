@@ -23,9 +23,11 @@ export class ErrorResponseFilter implements ExceptionFilter {
     const res = host.switchToHttp().getResponse<Response>();
     let code: HttpErrorCode;
     let headers: Readonly<Record<string, string>> = {};
+    let fields: readonly string[] | undefined;
     if (exception instanceof ApiError) {
       code = exception.code;
       headers = exception.headers;
+      fields = exception.fields;
     } else if (exception instanceof HttpException) {
       code = codeForStatus(exception.getStatus());
     } else if (isParserError(exception)) {
@@ -35,24 +37,23 @@ export class ErrorResponseFilter implements ExceptionFilter {
       // The type only: messages of unexpected errors may carry request values.
       this.logger.error({ errorType: errorType(exception) }, 'unexpected error');
     }
-    sendError(res, code, headers);
+    sendError(res, code, headers, fields);
   }
 }
 
+/** The one error body: `{"error":code}`, plus field names (never values) for `invalid_payload`. */
 export function sendError(
   res: Response,
   code: HttpErrorCode,
   headers: Readonly<Record<string, string>> = {},
+  fields?: readonly string[],
 ): void {
   if (res.headersSent) {
     res.end();
     return;
   }
-  res
-    .status(httpStatusOf(code))
-    .set(headers)
-    .set('Cache-Control', 'no-store')
-    .json({ error: code });
+  const body = fields === undefined ? { error: code } : { error: code, fields };
+  res.status(httpStatusOf(code)).set(headers).set('Cache-Control', 'no-store').json(body);
 }
 
 function isParserError(e: unknown): e is { status: number } {

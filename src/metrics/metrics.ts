@@ -10,6 +10,9 @@ export const AUDIT_FAILURE_REASONS = [
   'closed',
 ] as const;
 
+/** What travels on the fan-out bus: notifications on a channel, or node-to-node control. */
+export const BUS_MESSAGE_KINDS = ['channel', 'control'] as const;
+
 /**
  * Every carecast metric, declared once. Labels are bounded enums only: never a user, channel,
  * ticket, origin or path value. One instance per app, on that app's own registry, so two
@@ -31,6 +34,15 @@ export class Metrics {
   readonly wsConnections: Gauge;
   readonly wsCloses: Counter<'code'>;
   readonly wsFrameErrors: Counter<'code'>;
+  readonly busFollowedChannels: Gauge;
+  readonly busMessagesReceived: Counter<'kind'>;
+  readonly busPublishFailures: Counter<'kind'>;
+  readonly subscriptions: Gauge;
+  readonly subscribeDenied: Counter<'code'>;
+  readonly notificationsPublished: Counter<'result'>;
+  readonly delivered: Counter;
+  readonly deliveryFailures: Counter<'reason'>;
+  readonly deliveryLatency: Histogram;
 
   private readonly scrapeHooks: (() => void)[] = [];
 
@@ -125,9 +137,64 @@ export class Metrics {
       labelNames: ['code'],
       registers,
     });
+    this.subscriptions = new Gauge({
+      name: 'carecast_subscriptions',
+      help: 'Channel subscriptions of the sessions on this node',
+      registers,
+    });
+    this.subscribeDenied = new Counter({
+      name: 'carecast_subscribe_denied_total',
+      help: 'Subscribe frames refused, by error code',
+      labelNames: ['code'],
+      registers,
+    });
+    this.notificationsPublished = new Counter({
+      name: 'carecast_notifications_published_total',
+      help: 'Notifications received on the internal API, by result (published, duplicate, rejected, unavailable)',
+      labelNames: ['result'],
+      registers,
+    });
+    this.delivered = new Counter({
+      name: 'carecast_notifications_delivered_total',
+      help: 'Notification frames written to local sockets',
+      registers,
+    });
+    this.deliveryFailures = new Counter({
+      name: 'carecast_delivery_failures_total',
+      help: 'Notification deliveries not made, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.deliveryLatency = new Histogram({
+      name: 'carecast_delivery_latency_seconds',
+      help: 'From acceptance on the internal API to the write on this node, per notification and node',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    });
+    this.busFollowedChannels = new Gauge({
+      name: 'carecast_bus_followed_channels',
+      help: 'Channels this node follows on the fan-out bus (those with a local subscriber)',
+      registers,
+    });
+    this.busMessagesReceived = new Counter({
+      name: 'carecast_bus_messages_received_total',
+      help: 'Messages this node received from the fan-out bus, by kind (channel or control)',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.busPublishFailures = new Counter({
+      name: 'carecast_bus_publish_failures_total',
+      help: 'Publishes to the fan-out bus refused because Redis was unavailable, by kind',
+      labelNames: ['kind'],
+      registers,
+    });
     // Every series exists from the start, so rate() and absence alerts work from zero.
     for (const event of AUDIT_EVENTS) this.auditRecords.inc({ event }, 0);
     for (const reason of AUDIT_FAILURE_REASONS) this.auditWriteFailures.inc({ reason }, 0);
+    for (const kind of BUS_MESSAGE_KINDS) {
+      this.busMessagesReceived.inc({ kind }, 0);
+      this.busPublishFailures.inc({ kind }, 0);
+    }
   }
 
   /** Runs `hook` before every scrape, for gauges that are cheaper to read than to track. */

@@ -3,7 +3,12 @@
  * credentials (the access token travels in Authorization, not in cookies).
  */
 export function corsHeaders(origin: string): Record<string, string> {
-  return { 'Access-Control-Allow-Origin': origin, Vary: 'Origin' };
+  // Retry-After must be readable by browser code that backs off on 429 and 503.
+  return {
+    'Access-Control-Allow-Origin': origin,
+    'Access-Control-Expose-Headers': 'Retry-After',
+    Vary: 'Origin',
+  };
 }
 
 export function preflightHeaders(origin: string): Record<string, string> {

@@ -38,9 +38,13 @@ describe(checkUpgradeRequest.name, () => {
     ['no subprotocol', { protocols: undefined }, 'bad_protocol'],
     ['only a ticket', { protocols: 'ticket.aaa' }, 'bad_protocol'],
     ['another version of the protocol', { protocols: 'carecast.v2, ticket.aaa' }, 'bad_protocol'],
+    ['a repeated subprotocol', { protocols: 'carecast.v1, carecast.v1, ticket.a' }, 'bad_protocol'],
+    ['an empty subprotocol entry', { protocols: 'carecast.v1, , ticket.a' }, 'bad_protocol'],
+    ['a subprotocol with a space', { protocols: 'carecast.v1, ticket.a b' }, 'bad_protocol'],
     ['no ticket', { protocols: 'carecast.v1' }, 'ticket_missing'],
     ['an empty ticket', { protocols: 'carecast.v1, ticket.' }, 'ticket_missing'],
     ['two tickets', { protocols: 'carecast.v1, ticket.a, ticket.b' }, 'ticket_missing'],
+    ['the same ticket twice', { protocols: 'carecast.v1, ticket.a, ticket.a' }, 'bad_protocol'],
   ])('rejects %s', (_label, change, reason) => {
     expect(checkUpgradeRequest({ ...good, ...change }, ALLOWED)).toEqual({ ok: false, reason });
   });

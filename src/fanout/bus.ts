@@ -1,0 +1,28 @@
+/**
+ * Fan-out between nodes (contract §6). A node follows a channel while it has local
+ * subscribers, so it receives only what its own clients want. The payload of a channel
+ * message is the exact notification frame text, encoded once by the publishing node and
+ * sent unchanged to every subscriber socket. Control messages (revocations, disconnects)
+ * reach every node.
+ *
+ * Implementations: MemoryBus (embedded single node) and RedisBus (pub/sub on a dedicated
+ * subscriber connection; sharded pub/sub on Redis Cluster).
+ */
+export type ChannelHandler = (channel: string, payload: string) => void;
+export type ControlHandler = (payload: string) => void;
+
+export abstract class Bus {
+  /**
+   * Sends `payload` to every node following `channel`. Never waits for delivery; rejects
+   * with StoreUnavailableError within a second when the bus is down.
+   */
+  abstract publish(channel: string, payload: string): Promise<void>;
+  /** Starts receiving `channel` here. Counted: each follow needs one unfollow. */
+  abstract follow(channel: string): void;
+  abstract unfollow(channel: string): void;
+  /** Registers this node's one delivery callback (the gateway's). */
+  abstract onMessage(handler: ChannelHandler): void;
+  /** Sends a control message to every node, this one included. */
+  abstract publishControl(payload: string): Promise<void>;
+  abstract onControl(handler: ControlHandler): void;
+}

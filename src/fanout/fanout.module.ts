@@ -1,0 +1,33 @@
+import { Module } from '@nestjs/common';
+import { CONFIG } from '../config/config.module.js';
+import type { Config } from '../config/config.types.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
+import { Metrics } from '../metrics/metrics.js';
+import { RedisModule } from '../redis/redis.module.js';
+import { RedisService } from '../redis/redis.service.js';
+import { Bus } from './bus.js';
+import { MemoryBus } from './memory-bus.js';
+import { RedisBus } from './redis-bus.js';
+
+/**
+ * The node's one Bus: Redis pub/sub whenever the node has Redis, so a notification published
+ * on any node reaches the subscribers on every node; memory only in embedded single-node
+ * mode, where this node holds every subscriber. Nest runs the lifecycle hooks of the instance
+ * the factory returns, so RedisBus opens its subscriber at init and stops its timers at
+ * shutdown.
+ */
+@Module({
+  imports: [RedisModule, MetricsModule],
+  providers: [
+    {
+      provide: Bus,
+      useFactory: (redis: RedisService, metrics: Metrics, config: Config): Bus =>
+        redis.embedded
+          ? new MemoryBus(metrics)
+          : new RedisBus(redis, metrics, config.redis.topology),
+      inject: [RedisService, Metrics, CONFIG],
+    },
+  ],
+  exports: [Bus],
+})
+export class FanoutModule {}

@@ -1,0 +1,178 @@
+import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { RedisTopology } from '../config/config.types.js';
+import { Metrics } from '../metrics/metrics.js';
+import { RedisService, type RedisClient } from '../redis/redis.service.js';
+import { Bus, type ChannelHandler, type ControlHandler } from './bus.js';
+import { type BusSubscriber, openBusSubscriber } from './bus-subscriber.js';
+import { FollowBatcher } from './follow-batcher.js';
+
+/** Channels per (UN)SUBSCRIBE command, so one huge batch never becomes one huge command. */
+const MAX_CHANNELS_PER_COMMAND = 500;
+
+/**
+ * Fan-out over Redis pub/sub (contract §6). Channel `c` travels on `<prefix>ch:c`, control on
+ * `<prefix>control`; standalone uses SUBSCRIBE/PUBLISH, Redis Cluster sharded
+ * SSUBSCRIBE/SPUBLISH for channels and plain pub/sub for control, which every node gets.
+ *
+ * Invariants:
+ * - Subscriptions live on one dedicated subscriber connection (per shard on a cluster) and
+ *   follow the FollowBatcher's counts; ioredis resubscribes them all after a reconnect, so no
+ *   follow has to be repeated.
+ * - A channel message reaches the handler only while its channel is followed here, so an
+ *   unfollow takes effect at once even before Redis has processed the UNSUBSCRIBE.
+ * - Publishing goes through the command connection (`redis.run`): no offline queue, so with
+ *   Redis down it rejects with StoreUnavailableError within a second and never blocks.
+ * - A throwing handler is logged and never reaches ioredis's reply parser.
+ */
+export class RedisBus extends Bus implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(RedisBus.name);
+  private readonly channelPrefix: string;
+  private readonly controlKey: string;
+  private readonly batcher: FollowBatcher;
+  private subscriber: BusSubscriber | null = null;
+  private controlSubscribed: Promise<void> = Promise.resolve();
+  private messageHandler: ChannelHandler | null = null;
+  private controlHandler: ControlHandler | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly redis: RedisService,
+    private readonly metrics: Metrics,
+    private readonly topology: RedisTopology,
+  ) {
+    super();
+    this.channelPrefix = redis.key('ch', '');
+    this.controlKey = redis.key('control');
+    this.batcher = new FollowBatcher(
+      (subscribe, unsubscribe) => this.applyBatch(subscribe, unsubscribe),
+      (channels) => this.logger.warn(`(un)subscribing ${channels} channels failed; retrying`),
+    );
+  }
+
+  onModuleInit(): void {
+    const subscriber = openBusSubscriber(this.redis, this.topology);
+    this.subscriber = subscriber;
+    subscriber.client.on('message', this.receive);
+    if (subscriber.sharded) subscriber.client.on('smessage', this.receive);
+    this.controlSubscribed = subscriber.client.subscribe(this.controlKey).then(
+      () => undefined,
+      () => {
+        if (!this.closed) this.logger.error('subscribing to the control channel failed');
+      },
+    );
+  }
+
+  async publish(channel: string, payload: string): Promise<void> {
+    const key = this.channelPrefix + channel;
+    const sharded = this.topology.kind === 'cluster';
+    await this.send('channel', (client) =>
+      sharded ? client.spublish(key, payload) : client.publish(key, payload),
+    );
+  }
+
+  async publishControl(payload: string): Promise<void> {
+    await this.send('control', (client) => client.publish(this.controlKey, payload));
+  }
+
+  follow(channel: string): void {
+    this.batcher.follow(channel);
+    this.metrics.busFollowedChannels.set(this.batcher.size);
+  }
+
+  unfollow(channel: string): void {
+    this.batcher.unfollow(channel);
+    this.metrics.busFollowedChannels.set(this.batcher.size);
+  }
+
+  onMessage(handler: ChannelHandler): void {
+    if (this.messageHandler !== null) throw new Error('bus message handler already registered');
+    this.messageHandler = handler;
+  }
+
+  onControl(handler: ControlHandler): void {
+    if (this.controlHandler !== null) throw new Error('bus control handler already registered');
+    this.controlHandler = handler;
+  }
+
+  /**
+   * Resolves once the control subscription and every follow and unfollow made so far are in
+   * effect in Redis (or failed and await their retry). A publish after it reaches this node.
+   */
+  async flushed(): Promise<void> {
+    await Promise.all([this.controlSubscribed, this.batcher.settled()]);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    this.batcher.close();
+    const subscriber = this.subscriber;
+    this.subscriber = null;
+    if (subscriber === null) return;
+    subscriber.client.off('message', this.receive);
+    subscriber.client.off('smessage', this.receive);
+    await subscriber.close();
+  }
+
+  private async send(
+    kind: 'channel' | 'control',
+    command: (client: RedisClient) => Promise<unknown>,
+  ): Promise<void> {
+    try {
+      await this.redis.run(command);
+    } catch (err) {
+      this.metrics.busPublishFailures.inc({ kind });
+      throw err;
+    }
+  }
+
+  /**
+   * Sharded (UN)SUBSCRIBE accepts only channels of one slot and distinct channels seldom share
+   * one, so on a cluster a batch is one command per channel, all written in the same tick.
+   */
+  private async applyBatch(subscribe: string[], unsubscribe: string[]): Promise<void> {
+    const subscriber = this.subscriber;
+    if (subscriber === null) throw new Error('bus not started');
+    const client = subscriber.client;
+    const toSubscribe = subscribe.map((c) => this.channelPrefix + c);
+    const toUnsubscribe = unsubscribe.map((c) => this.channelPrefix + c);
+    const commands: Promise<unknown>[] = [];
+    if (subscriber.sharded) {
+      for (const key of toSubscribe) commands.push(client.ssubscribe(key));
+      for (const key of toUnsubscribe) commands.push(client.sunsubscribe(key));
+    } else {
+      for (const keys of chunks(toSubscribe)) commands.push(client.subscribe(...keys));
+      for (const keys of chunks(toUnsubscribe)) commands.push(client.unsubscribe(...keys));
+    }
+    await Promise.all(commands);
+  }
+
+  private readonly receive = (redisChannel: string, payload: string): void => {
+    if (redisChannel === this.controlKey) {
+      this.metrics.busMessagesReceived.inc({ kind: 'control' });
+      this.deliver(() => this.controlHandler?.(payload));
+      return;
+    }
+    if (!redisChannel.startsWith(this.channelPrefix)) return;
+    this.metrics.busMessagesReceived.inc({ kind: 'channel' });
+    const channel = redisChannel.slice(this.channelPrefix.length);
+    if (!this.batcher.isFollowed(channel)) return;
+    this.deliver(() => this.messageHandler?.(channel, payload));
+  };
+
+  private deliver(call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      // Neither the payload nor the channel is logged: both may identify a patient.
+      this.logger.error(`bus handler threw ${err instanceof Error ? err.name : typeof err}`);
+    }
+  }
+}
+
+function chunks(keys: string[]): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < keys.length; i += MAX_CHANNELS_PER_COMMAND) {
+    out.push(keys.slice(i, i + MAX_CHANNELS_PER_COMMAND));
+  }
+  return out;
+}

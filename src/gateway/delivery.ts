@@ -1,0 +1,80 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
+import { CONFIG } from '../config/config.module.js';
+import type { Config } from '../config/config.types.js';
+import { Bus } from '../fanout/bus.js';
+import { Metrics } from '../metrics/metrics.js';
+import { ChannelIndex } from './channel-index.js';
+
+/**
+ * The delivery hot path, outside Nest's message pipeline: a notification frame arrives once
+ * per node, already encoded; the same buffer goes to every local subscriber. A socket with
+ * more than WS_MAX_BUFFERED_BYTES waiting is closed 4009 instead of being written to, so one
+ * slow reader never holds memory or delays the others, and the publisher never waits.
+ */
+@Injectable()
+export class Delivery implements OnModuleInit {
+  private readonly maxBuffered: number;
+
+  constructor(
+    @Inject(CONFIG) config: Config,
+    private readonly bus: Bus,
+    private readonly index: ChannelIndex,
+    private readonly audit: AuditService,
+    private readonly metrics: Metrics,
+  ) {
+    this.maxBuffered = config.websocket.maxBufferedBytes;
+  }
+
+  onModuleInit(): void {
+    this.bus.onMessage((channel, frame) => this.deliver(channel, frame));
+  }
+
+  deliver(channel: string, frame: string): void {
+    const sessions = this.index.sessionsOf(channel);
+    if (!sessions || sessions.size === 0) return;
+    const buffer = Buffer.from(frame);
+    const now = Date.now();
+    let delivered = 0;
+    for (const session of sessions) {
+      if (!session.open) continue;
+      if (session.socket.bufferedAmount + buffer.length > this.maxBuffered) {
+        session.close('slow_consumer', now);
+        this.metrics.deliveryFailures.inc({ reason: 'slow_consumer' });
+        this.audit.record({
+          event: 'notification.delivery_failed',
+          outcome: 'error',
+          reason: 'slow_consumer',
+          actor: session.userKey,
+          conn: session.id,
+          channel,
+          notification: notificationId(frame),
+          code: 4009,
+        });
+        continue;
+      }
+      session.socket.send(buffer, { binary: false });
+      delivered += 1;
+    }
+    // Counted per batch, not per socket, to keep the loop tight.
+    this.metrics.delivered.inc(delivered);
+    const ts = publishedAt(frame);
+    if (ts !== null) this.metrics.deliveryLatency.observe(Math.max(0, now - ts) / 1000);
+  }
+}
+
+/** `ts` closes every notification frame (see encodeNotificationFrame); read it without parsing. */
+function publishedAt(frame: string): number | null {
+  const at = frame.lastIndexOf('"ts":');
+  const ts = at === -1 ? NaN : Number(frame.slice(at + 5, -1));
+  return Number.isFinite(ts) ? ts : null;
+}
+
+function notificationId(frame: string): string | undefined {
+  try {
+    const id = (JSON.parse(frame) as { id?: unknown }).id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,35 @@
+import { Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
+import type { Request } from 'express';
+import { CONFIG } from '../config/config.module.js';
+import type { Config } from '../config/config.types.js';
+import { parsePublishBody } from '../core/notification.js';
+import { ApiError } from '../http/api-error.js';
+import { Publisher } from './publisher.service.js';
+import { publisherOf, PublisherSignatureGuard } from './publisher-signature.guard.js';
+
+/** `POST /internal/v1/notifications` (contract §5). */
+@Controller('internal/v1/notifications')
+@UseGuards(PublisherSignatureGuard)
+export class NotificationsController {
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    private readonly publisher: Publisher,
+  ) {}
+
+  @Post()
+  @HttpCode(202)
+  async publish(@Req() req: Request): Promise<{ accepted: { id: string; duplicate: boolean }[] }> {
+    const actor = `service:${publisherOf(req)}`;
+    const parsed = parsePublishBody(req.body, this.config.publish.notificationKinds);
+    if (!parsed.ok) {
+      this.publisher.rejected(actor, 'invalid_payload');
+      throw new ApiError('invalid_payload', {}, parsed.fields);
+    }
+    const outcome = await this.publisher.publish(publisherOf(req), parsed.notifications);
+    if (outcome.ok) return { accepted: outcome.accepted };
+    if (outcome.error === 'rate_limited') {
+      throw new ApiError('rate_limited', { 'Retry-After': String(outcome.retryAfterSeconds) });
+    }
+    throw new ApiError('unavailable', { 'Retry-After': '1' });
+  }
+}

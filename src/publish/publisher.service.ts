@@ -1,0 +1,82 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
+import { CONFIG } from '../config/config.module.js';
+import type { Config } from '../config/config.types.js';
+import { formatChannel } from '../core/channel.js';
+import { encodeNotificationFrame, type Notification } from '../core/notification.js';
+import { Bus } from '../fanout/bus.js';
+import { Metrics } from '../metrics/metrics.js';
+import { RateLimiter } from '../rate-limit/rate-limiter.js';
+import { IdempotencyStore } from './idempotency-store.js';
+
+export type PublishOutcome =
+  | { ok: true; accepted: { id: string; duplicate: boolean }[] }
+  | { ok: false; error: 'rate_limited'; retryAfterSeconds: number }
+  | { ok: false; error: 'unavailable' };
+
+/**
+ * Accepts notifications from a publishing service: per-key rate, idempotency by `id` across
+ * nodes, then one bus publish per new notification with the frame already encoded. Answers
+ * as soon as the bus took the message: publishing never waits for delivery.
+ */
+@Injectable()
+export class Publisher {
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    private readonly idempotency: IdempotencyStore,
+    private readonly bus: Bus,
+    private readonly limiter: RateLimiter,
+    private readonly audit: AuditService,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async publish(kid: string, notifications: readonly Notification[]): Promise<PublishOutcome> {
+    const actor = `service:${kid}`;
+    const now = Date.now();
+    try {
+      const rate = await this.limiter.hit(`publish:${kid}`, this.config.publish.ratePerKey, now);
+      if (!rate.allowed) {
+        this.rejected(actor, 'rate_limited', notifications.length);
+        return { ok: false, error: 'rate_limited', retryAfterSeconds: rate.retryAfterSeconds };
+      }
+      const accepted = [];
+      for (const n of notifications) accepted.push(await this.publishOne(actor, n, now));
+      return { ok: true, accepted };
+    } catch {
+      this.rejected(actor, 'unavailable', notifications.length);
+      return { ok: false, error: 'unavailable' };
+    }
+  }
+
+  private async publishOne(actor: string, n: Notification, now: number) {
+    const channel = formatChannel(n.channel);
+    const fresh = await this.idempotency.claim(n.id, now);
+    if (fresh) {
+      try {
+        await this.bus.publish(channel, encodeNotificationFrame(n, now));
+      } catch (error) {
+        // Not published, so not seen: a retry of the same id must be delivered.
+        await this.idempotency.release(n.id).catch(() => undefined);
+        throw error;
+      }
+    }
+    this.metrics.notificationsPublished.inc({ result: fresh ? 'published' : 'duplicate' });
+    this.audit.record({
+      event: 'notification.published',
+      outcome: 'ok',
+      reason: fresh ? 'published' : 'duplicate',
+      actor,
+      notification: n.id,
+      channel,
+    });
+    return { id: n.id, duplicate: !fresh };
+  }
+
+  rejected(actor: string, reason: string, count = 1): void {
+    this.metrics.notificationsPublished.inc(
+      { result: reason === 'unavailable' ? 'unavailable' : 'rejected' },
+      count,
+    );
+    this.audit.record({ event: 'notification.rejected', outcome: 'deny', reason, actor });
+  }
+}

@@ -1,0 +1,75 @@
+import { Body, Controller, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
+import type { Request } from 'express';
+import { AuditService } from '../audit/audit.service.js';
+import { encodeControl } from '../core/control-commands.js';
+import { isOpaqueId } from '../core/opaque-id.js';
+import { Bus } from '../fanout/bus.js';
+import { ApiError } from '../http/api-error.js';
+import { UserBlocks } from '../users/user-blocks.js';
+import { unavailableOnFailure } from './care-teams.controller.js';
+import { publisherOf, PublisherSignatureGuard } from './publisher-signature.guard.js';
+
+const MAX_BLOCK_SECONDS = 30 * 24 * 3600;
+
+/**
+ * `POST /internal/v1/users/<role>:<id>/disconnect` (contract §5): every connection of the
+ * user, on every node, closes with 4503; with `blockSeconds`, tickets are refused meanwhile.
+ */
+@Controller('internal/v1/users/:user/disconnect')
+@UseGuards(PublisherSignatureGuard)
+export class UsersController {
+  constructor(
+    private readonly blocks: UserBlocks,
+    private readonly bus: Bus,
+    private readonly audit: AuditService,
+  ) {}
+
+  @Post()
+  @HttpCode(202)
+  async disconnect(
+    @Param('user') user: string,
+    @Body() body: unknown,
+    @Req() req: Request,
+  ): Promise<object> {
+    const fields = [...(isUserKey(user) ? [] : ['user']), ...blockSecondsProblems(body)];
+    if (fields.length > 0) throw new ApiError('invalid_payload', {}, fields);
+    const blockSeconds = (body as { blockSeconds?: number } | undefined)?.blockSeconds;
+    // Block first: a reconnect racing the broadcast must already be refused.
+    if (blockSeconds !== undefined)
+      await unavailableOnFailure(this.blocks.block(user, blockSeconds, Date.now()));
+    await unavailableOnFailure(
+      this.bus.publishControl(encodeControl({ type: 'user.disconnect', user })),
+    );
+    this.audit.record({
+      event: 'user.disconnected',
+      outcome: 'ok',
+      reason: blockSeconds === undefined ? 'disconnected' : 'disconnected_and_blocked',
+      actor: `service:${publisherOf(req)}`,
+      channel: user,
+    });
+    return {};
+  }
+}
+
+function isUserKey(s: string): boolean {
+  const i = s.indexOf(':');
+  const role = s.slice(0, i);
+  return (role === 'patient' || role === 'doctor') && isOpaqueId(s.slice(i + 1));
+}
+
+/** `{}` or `{"blockSeconds": N}` with N a whole number of seconds; nothing else. */
+function blockSecondsProblems(body: unknown): string[] {
+  if (body === undefined) return [];
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return ['$'];
+  const problems = Object.keys(body)
+    .filter((k) => k !== 'blockSeconds')
+    .map((k) => (/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(k) ? k : '<unknown field>'));
+  const n = (body as { blockSeconds?: unknown }).blockSeconds;
+  if (
+    n !== undefined &&
+    !(Number.isSafeInteger(n) && (n as number) >= 1 && (n as number) <= MAX_BLOCK_SECONDS)
+  ) {
+    problems.push('blockSeconds');
+  }
+  return problems;
+}

@@ -1,0 +1,105 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { uniquePrefix } from '../support/app.js';
+import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
+import { type BusNode, BusNodes, metricValue, THROWING_PAYLOAD } from './bus-fixtures.js';
+
+/**
+ * The behaviour every Bus shares, against MemoryBus (embedded) and RedisBus (standalone
+ * Redis). "Not delivered" is never proven by waiting: a message on a followed channel is
+ * published after it, and must be the next one to arrive (both buses keep publish order).
+ */
+const nodes = new BusNodes();
+let server: RedisServerHandle;
+
+beforeAll(async () => {
+  server = await startRedisServer();
+});
+
+afterEach(() => nodes.closeAll());
+
+afterAll(async () => {
+  await nodes.closeAll();
+  await server.stop();
+});
+
+const impls: { name: string; env: () => Record<string, string> }[] = [
+  { name: 'MemoryBus', env: () => ({}) },
+  {
+    name: 'RedisBus (standalone)',
+    env: () => ({ REDIS_URL: server.url, REDIS_KEY_PREFIX: uniquePrefix('bus') }),
+  },
+];
+
+describe.each(impls)('$name', ({ env }) => {
+  let node: BusNode;
+
+  beforeEach(async () => {
+    node = await nodes.start(env());
+  });
+
+  it('delivers a followed channel under its app name with the exact payload', async () => {
+    const payload = '{"type":"notification","channel":"patient:pt-1","ref":"apt-1"}';
+    node.bus.follow('patient:pt-1');
+    await node.bus.flushed();
+
+    await node.bus.publish('patient:pt-other', 'not followed here');
+    await node.bus.publish('patient:pt-1', payload);
+
+    expect(await node.deliveries.next()).toEqual({ channel: 'patient:pt-1', payload });
+    expect(await metricValue(node, 'carecast_bus_followed_channels')).toBe(1);
+  });
+
+  it('stops delivering a channel as soon as it is unfollowed', async () => {
+    node.bus.follow('patient:a');
+    node.bus.follow('patient:b');
+    await node.bus.flushed();
+
+    node.bus.unfollow('patient:a');
+    await node.bus.publish('patient:a', 'after unfollow');
+    await node.bus.publish('patient:b', 'still followed');
+
+    expect(await node.deliveries.next()).toEqual({
+      channel: 'patient:b',
+      payload: 'still followed',
+    });
+  });
+
+  it('counts follows: the channel stays followed until the last unfollow', async () => {
+    node.bus.follow('doctor:d1');
+    node.bus.follow('doctor:d1');
+    node.bus.follow('doctor:d2');
+    await node.bus.flushed();
+    node.bus.unfollow('doctor:d1');
+    await node.bus.flushed();
+
+    await node.bus.publish('doctor:d1', 'one follower left');
+    expect(await node.deliveries.next()).toEqual({
+      channel: 'doctor:d1',
+      payload: 'one follower left',
+    });
+
+    node.bus.unfollow('doctor:d1');
+    node.bus.unfollow('doctor:d1'); // unbalanced: must not disturb anything
+    await node.bus.flushed();
+    await node.bus.publish('doctor:d1', 'no follower left');
+    await node.bus.publish('doctor:d2', 'marker');
+    expect(await node.deliveries.next()).toEqual({ channel: 'doctor:d2', payload: 'marker' });
+  });
+
+  it('delivers control messages without any follow, and publish order holds', async () => {
+    await node.bus.publishControl('revoke:1');
+    await node.bus.publishControl('revoke:2');
+
+    expect(await node.controls.take(2)).toEqual(['revoke:1', 'revoke:2']);
+  });
+
+  it('keeps delivering after the handler throws on one message', async () => {
+    node.bus.follow('patient:x');
+    await node.bus.flushed();
+
+    await node.bus.publish('patient:x', THROWING_PAYLOAD);
+    await node.bus.publish('patient:x', 'next one');
+
+    expect(await node.deliveries.next()).toEqual({ channel: 'patient:x', payload: 'next one' });
+  });
+});
