@@ -159,7 +159,10 @@ export class AuditService
   /** The single writer: runs a drain unless one is running, and returns it. */
   private run(): Promise<void> {
     this.running ??= this.drain()
-      .catch((error: unknown) => this.sinkFailed(error))
+      .catch((error: unknown) => {
+        this.sinkFailed(error);
+        this.settle(false);
+      })
       .finally(() => {
         this.running = null;
         // Entries recorded after the drain's last look are picked up by the next one.

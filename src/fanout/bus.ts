@@ -25,4 +25,11 @@ export abstract class Bus {
   /** Sends a control message to every node, this one included. */
   abstract publishControl(payload: string): Promise<void>;
   abstract onControl(handler: ControlHandler): void;
+  /**
+   * Resolves once every follow and unfollow so far is in effect, so a subscribe is acked only
+   * when a notification published right after it will arrive. Immediate where nothing is batched.
+   */
+  flushed(): Promise<void> {
+    return Promise.resolve();
+  }
 }

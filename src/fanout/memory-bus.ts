@@ -27,8 +27,10 @@ export class MemoryBus extends Bus {
 
   publish(channel: string, payload: string): Promise<void> {
     queueMicrotask(() => {
+      // Counted like RedisBus, which is only sent the channels it follows.
+      if (!this.counts.has(channel)) return;
       this.metrics.busMessagesReceived.inc({ kind: 'channel' });
-      if (this.counts.has(channel)) this.deliver(() => this.messageHandler?.(channel, payload));
+      this.deliver(() => this.messageHandler?.(channel, payload));
     });
     return Promise.resolve();
   }
@@ -62,11 +64,6 @@ export class MemoryBus extends Bus {
   onControl(handler: ControlHandler): void {
     if (this.controlHandler !== null) throw new Error('bus control handler already registered');
     this.controlHandler = handler;
-  }
-
-  /** Follows take effect at once here; kept for parity with RedisBus.flushed(). */
-  flushed(): Promise<void> {
-    return Promise.resolve();
   }
 
   private deliver(call: () => void): void {

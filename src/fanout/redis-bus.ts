@@ -98,7 +98,7 @@ export class RedisBus extends Bus implements OnModuleInit, OnApplicationShutdown
    * Resolves once the control subscription and every follow and unfollow made so far are in
    * effect in Redis (or failed and await their retry). A publish after it reaches this node.
    */
-  async flushed(): Promise<void> {
+  override async flushed(): Promise<void> {
     await Promise.all([this.controlSubscribed, this.batcher.settled()]);
   }
 

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { Bus } from '../fanout/bus.js';
 import type { Session } from './session.js';
 
+const FOLLOW_WAIT_MS = 1000;
+
 /**
  * Which local sessions listen on which channel. The node follows a channel on the bus while
  * at least one local session subscribes to it, so it receives only what its clients want.
@@ -47,6 +49,17 @@ export class ChannelIndex {
     }
     this.count -= 1;
     return true;
+  }
+
+  /**
+   * Waits until the bus receives every channel added so far, bounded: during a Redis outage
+   * the ack goes out anyway and the subscription takes effect when the bus reconnects.
+   */
+  async followed(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, FOLLOW_WAIT_MS)));
+    await Promise.race([this.bus.flushed(), limit]);
+    clearTimeout(timer);
   }
 
   removeAll(session: Session): void {

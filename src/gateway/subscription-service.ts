@@ -49,7 +49,7 @@ export class SubscriptionService {
     }
     const decision = await this.decide(session, parsed.channel);
     if (!decision.allow) return this.deny(session, channel, 'forbidden', decision.reason);
-    this.index.add(session, channel);
+    if (this.index.add(session, channel)) await this.index.followed();
     this.audit.record({
       event: 'ws.subscribe',
       outcome: 'allow',

@@ -11,7 +11,8 @@ import { type HttpResponse, request } from './http-client.js';
  */
 export const PHI_CANARY = {
   name: 'Zelda Quixotica',
-  mrn: 'MRN-77340091',
+  // Shaped as staff write it, with a space: never a valid opaque id, so no id field can carry it.
+  mrn: 'MRN 77340091',
   email: 'zelda.quixotica@canary-clinic.example',
 } as const;
 
