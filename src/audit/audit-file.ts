@@ -70,8 +70,8 @@ export class AuditFile {
       const { bytesWritten } = await this.handle.write(bytes, offset, bytes.length - offset);
       offset += bytesWritten;
     }
-    // Both after the write: a file unlinked before the stat is caught here, one unlinked later
-    // by the next append. Run side by side to spend one thread-pool round trip, not two.
+    // The link count is read after the write, so a batch appended to a file deleted meanwhile
+    // fails (and is retried into a new file); side by side with datasync: one round trip.
     const [, { nlink }] = await Promise.all([this.handle.datasync(), this.handle.stat()]);
     if (nlink === 0) throw new AuditFileUnlinkedError('the audit file was removed while open');
   }

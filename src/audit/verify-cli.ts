@@ -1,10 +1,12 @@
 /**
- * `npm run audit:verify -- <file> [--redis-url URL] [--key-prefix P] [--node ID]`
+ * `npm run audit:verify -- <file> [--redis-url URL [--key-prefix P] [--node ID] |
+ *                                  --checkpoint-file JSON]`
  *
  * Verifies one audit file offline: every hash, link, seq and checkpoint signature, and, with
- * `--redis-url`, that the file still reaches the checkpoint kept in Redis (a file cut short
- * fails with behind_external_checkpoint). Exit codes: 0 `ok <n> records`; 1 the chain does not
- * hold (`bad seq <n>: <reason>`) or the Redis checkpoint is missing or forged; 2 usage or I/O.
+ * `--redis-url` (or a shipped copy of that value, `--checkpoint-file`), that the file still
+ * reaches the checkpoint kept outside it (a file cut short fails with
+ * behind_external_checkpoint). Exit codes: 0 `ok <n> records`; 1 the chain does not hold
+ * (`bad seq <n>: <reason>`) or the external checkpoint is missing or forged; 2 usage or I/O.
  *
  * The environment comes in as an argument (scripts/audit-verify.mjs passes process.env).
  */
@@ -33,8 +35,9 @@ export interface CliIo {
 export type CliEnv = Readonly<Record<string, string | undefined>>;
 
 const USAGE =
-  'usage: npm run audit:verify -- <audit-file> [--redis-url redis://host:6379] ' +
-  '[--key-prefix carecast:] [--node <NODE_ID>]   (signing key: env AUDIT_SIGNING_KEY)';
+  'usage: npm run audit:verify -- <audit-file> [--redis-url redis://host:6379 ' +
+  '[--key-prefix carecast:] [--node <NODE_ID>] | --checkpoint-file <json>]' +
+  '   (signing key: env AUDIT_SIGNING_KEY)';
 
 class CliError extends Error {
   constructor(
@@ -72,22 +75,16 @@ async function verify(argv: readonly string[], env: CliEnv, io: CliIo): Promise<
         'and the node cuts it off at its next start',
     );
   }
-  const options: { -readonly [K in keyof VerifyOptions]: VerifyOptions[K] } = { key };
-  let external: StoredCheckpoint | null = null;
-  if (args.redisUrl !== undefined) {
+  const external = await externalCheckpoint(args, records);
+  if (external !== null) {
     const node = args.node ?? nodeOf(args.file, records);
-    external = await externalCheckpoint(
-      args.redisUrl,
-      args.keyPrefix + checkpointKeyParts(node).join(':'),
-    );
     if (checkpointSignature(key, node, external.seq, external.hash) !== external.sig) {
-      throw new CliError(
-        `bad external checkpoint (seq ${external.seq}): bad_checkpoint_signature`,
-        1,
-      );
+      const message = `bad external checkpoint (seq ${external.seq}): bad_checkpoint_signature`;
+      throw new CliError(message, 1);
     }
-    options.externalCheckpoint = external;
   }
+  const options: VerifyOptions =
+    external === null ? { key } : { key, externalCheckpoint: external };
   const result = verifyChain(records, options);
   if (!result.ok) {
     io.out(`bad seq ${result.seq}: ${result.reason}`);
@@ -103,6 +100,7 @@ interface CliArgs {
   readonly redisUrl: string | undefined;
   readonly keyPrefix: string;
   readonly node: string | undefined;
+  readonly checkpointFile: string | undefined;
 }
 
 function parseCliArgs(argv: readonly string[]): CliArgs {
@@ -114,6 +112,7 @@ function parseCliArgs(argv: readonly string[]): CliArgs {
         'redis-url': { type: 'string' },
         'key-prefix': { type: 'string', default: 'carecast:' },
         node: { type: 'string' },
+        'checkpoint-file': { type: 'string' },
       },
     });
     const [file, ...extra] = positionals;
@@ -123,6 +122,7 @@ function parseCliArgs(argv: readonly string[]): CliArgs {
       redisUrl: values['redis-url'],
       keyPrefix: values['key-prefix'],
       node: values.node,
+      checkpointFile: values['checkpoint-file'],
     };
   } catch (error) {
     throw new CliError(`${(error as Error).message}\n${USAGE}`, 2);
@@ -134,11 +134,9 @@ async function signingKey(env: CliEnv, io: CliIo): Promise<string> {
   const fromEnv = env.AUDIT_SIGNING_KEY;
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   if (env.NODE_ENV !== 'production') {
-    const stored = await readFile(DEV_SECRETS_FILE, 'utf8').catch(() => null);
-    const devKey =
-      stored === null
-        ? undefined
-        : (JSON.parse(stored) as { auditSigningKey?: unknown }).auditSigningKey;
+    const devKey = await readFile(DEV_SECRETS_FILE, 'utf8')
+      .then((text) => (JSON.parse(text) as { auditSigningKey?: unknown }).auditSigningKey)
+      .catch(() => undefined);
     if (typeof devKey === 'string') {
       io.err(
         `note: AUDIT_SIGNING_KEY is not set; using the development key in ${DEV_SECRETS_FILE}`,
@@ -158,7 +156,34 @@ function nodeOf(file: string, records: readonly unknown[]): string {
   throw new CliError('cannot tell the node id from the file; pass --node', 2);
 }
 
-async function externalCheckpoint(url: string, key: string): Promise<StoredCheckpoint> {
+/** The checkpoint kept outside the file, from Redis or a shipped copy; null if none was asked. */
+async function externalCheckpoint(
+  args: CliArgs,
+  records: readonly unknown[],
+): Promise<StoredCheckpoint | null> {
+  if (args.checkpointFile !== undefined) {
+    if (args.redisUrl !== undefined) {
+      throw new CliError(`give --redis-url or --checkpoint-file, not both\n${USAGE}`, 2);
+    }
+    const file = args.checkpointFile;
+    const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      throw new CliError(`cannot read ${file}: ${error.code ?? error.message}`, 2);
+    });
+    const stored = parseStoredCheckpoint(text.trim());
+    if (stored === null) throw new CliError(`${file} holds no audit checkpoint`, 2);
+    return stored;
+  }
+  if (args.redisUrl === undefined) return null;
+  const key =
+    args.keyPrefix + checkpointKeyParts(args.node ?? nodeOf(args.file, records)).join(':');
+  const stored = parseStoredCheckpoint(await redisGet(args.redisUrl, key));
+  if (stored === null) {
+    throw new CliError(`no audit checkpoint stored in Redis at ${key}: cannot compare`, 1);
+  }
+  return stored;
+}
+
+async function redisGet(url: string, key: string): Promise<string | null> {
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 2000,
@@ -167,22 +192,13 @@ async function externalCheckpoint(url: string, key: string): Promise<StoredCheck
     retryStrategy: () => null,
   });
   client.on('error', () => undefined); // surfaced through the command promises
-  let value: string | null;
   try {
     await client.connect();
-    value = await client.get(key);
+    return await client.get(key);
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    throw new CliError(
-      `cannot read the checkpoint from Redis: ${String(code ?? (error as Error).message)}`,
-      2,
-    );
+    const reason = (error as { code?: unknown }).code ?? (error as Error).message;
+    throw new CliError(`cannot read the checkpoint from Redis: ${String(reason)}`, 2);
   } finally {
     client.disconnect();
   }
-  const stored = parseStoredCheckpoint(value);
-  if (stored === null) {
-    throw new CliError(`no audit checkpoint stored in Redis at ${key}: cannot compare`, 1);
-  }
-  return stored;
 }

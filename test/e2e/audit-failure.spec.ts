@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AUDIT_QUEUE_CAPACITY } from '../../src/audit/audit-queue.js';
 import {
@@ -81,6 +81,28 @@ describe('audit sink failures', () => {
     await expect(verifyAuditFile(file)).resolves.toMatchObject({ ok: true });
   });
 
+  it('leaves a file that ends in something other than a record alone, not ready until it is moved', async () => {
+    const { dir, remove } = await tempDir('audit-foreign');
+    cleanup.push(remove);
+    const nodeId = uniqueNodeId('foreign');
+    const file = path.join(dir, `audit-${nodeId}.jsonl`);
+    const foreign = '{"not":"an audit record"}\n';
+    await writeFile(file, foreign);
+    const { node, audit } = await startAuditNode(dir, nodeId);
+    cleanup.push(() => node.stop());
+
+    audit.record(connected('held'));
+    await expect(audit.flush()).resolves.toBe(false);
+    await expect(readiness(node)).resolves.toEqual({ status: 503, reasons: ['audit_unavailable'] });
+    await expect(readFile(file, 'utf8')).resolves.toBe(foreign);
+
+    await rename(file, `${file}.quarantined`);
+    await eventually(async () => (await readiness(node)).status === 200);
+    await expect(audit.flush()).resolves.toBe(true);
+    const { records } = await readAudit(file);
+    expect(records.map((r) => r.conn ?? r.reason)).toEqual(['start', 'held']);
+  });
+
   it('notices the audit file being deleted while open, and starts a new verifiable file once it can', async () => {
     const { dir: root, remove } = await tempDir('audit-deleted');
     cleanup.push(remove);
@@ -109,4 +131,3 @@ describe('audit sink failures', () => {
     await expect(verifyAuditFile(file)).resolves.toMatchObject({ ok: true });
   });
 });
-

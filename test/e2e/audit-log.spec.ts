@@ -71,9 +71,18 @@ describe('audit log (embedded mode, real files)', () => {
     }
     // Only the fields of the entry and of the chain reach the file.
     const subscribe = ordinary.find((r) => r.event === 'ws.subscribe')!;
-    expect(Object.keys(subscribe).sort()).toEqual(
-      ['actor', 'channel', 'event', 'hash', 'node', 'outcome', 'prev', 'reason', 'seq', 'ts'],
-    );
+    expect(Object.keys(subscribe).sort()).toEqual([
+      'actor',
+      'channel',
+      'event',
+      'hash',
+      'node',
+      'outcome',
+      'prev',
+      'reason',
+      'seq',
+      'ts',
+    ]);
 
     const records_total = 'carecast_audit_records_total';
     await expect(metric(node, `${records_total}{event="ws.connected"}`)).resolves.toBe(2500);

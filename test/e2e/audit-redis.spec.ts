@@ -112,7 +112,13 @@ describe('audit checkpoints kept in Redis', () => {
     await first.node.stop();
     const evidence = (await stored())!;
     const { records } = await readAudit(first.file);
-    await writeFile(first.file, records.slice(0, -3).map((r) => JSON.stringify(r) + '\n').join(''));
+    await writeFile(
+      first.file,
+      records
+        .slice(0, -3)
+        .map((r) => JSON.stringify(r) + '\n')
+        .join(''),
+    );
 
     const second = await start();
     cleanup.push(() => second.node.stop());

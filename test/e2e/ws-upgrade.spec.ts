@@ -245,7 +245,7 @@ describe('WebSocket upgrade over TLS', () => {
     const watch = new CanaryWatch();
     const ticket = await ticketFor(node, await doctor());
     const outcomes = await Promise.all([
-      connect(node, { ticket: PHI_CANARY.mrn }),
+      connect(node, { ticket: PHI_CANARY.mrn.replace(' ', '-') }),
       connect(node, { ticket, origin: `https://${PHI_CANARY.email.replace('@', '.')}` }),
       connect(node, { ticket, headers: { 'x-patient': PHI_CANARY_TEXT } }),
       connect(node, {

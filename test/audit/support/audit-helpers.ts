@@ -42,7 +42,9 @@ export function connected(conn: string, actor = 'user-1'): AuditEntry {
   return { event: 'ws.connected', outcome: 'ok', reason: 'ticket_redeemed', actor, conn };
 }
 
-export async function readAudit(file: string): Promise<{ records: AuditRecord[]; tornTail: boolean }> {
+export async function readAudit(
+  file: string,
+): Promise<{ records: AuditRecord[]; tornTail: boolean }> {
   const { records, tornTail } = parseJsonLines(await readFile(file, 'utf8'));
   return { records: records as AuditRecord[], tornTail };
 }
