@@ -87,6 +87,9 @@ export class FrameHandler {
       this.sessionMaxSeconds,
       verified.grant.accessTokenExpiresAt,
     );
+    // The new ticket may drop a launch context: what it no longer allows is revoked.
+    for (const channel of [...session.channels])
+      await this.subscriptions.reevaluate(session, channel);
     this.audit.record({
       event: 'ws.refreshed',
       outcome: 'allow',

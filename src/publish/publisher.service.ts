@@ -39,8 +39,9 @@ export class Publisher {
         this.rejected(actor, 'rate_limited', notifications.length);
         return { ok: false, error: 'rate_limited', retryAfterSeconds: rate.retryAfterSeconds };
       }
-      const accepted = [];
-      for (const n of notifications) accepted.push(await this.publishOne(actor, n, now));
+      // All at once: the commands share one connection, so Redis still sees each claim before
+      // its publish and the publishes in body order, at one round trip per batch, not per item.
+      const accepted = await Promise.all(notifications.map((n) => this.publishOne(actor, n, now)));
       return { ok: true, accepted };
     } catch {
       this.rejected(actor, 'unavailable', notifications.length);
@@ -50,7 +51,14 @@ export class Publisher {
 
   private async publishOne(actor: string, n: Notification, now: number) {
     const channel = formatChannel(n.channel);
-    const fresh = await this.idempotency.claim(n.id, now);
+    let fresh: boolean;
+    try {
+      fresh = await this.idempotency.claim(n.id, now);
+    } catch (error) {
+      // The claim may have landed even though its reply did not: forget it, so a retry delivers.
+      await this.idempotency.release(n.id).catch(() => undefined);
+      throw error;
+    }
     if (fresh) {
       try {
         await this.bus.publish(channel, encodeNotificationFrame(n, now));

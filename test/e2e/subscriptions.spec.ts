@@ -114,6 +114,16 @@ describe('subscriptions', () => {
     second.close();
   });
 
+  it('revokes a launch-context subscription when a refresh drops that context', async () => {
+    const c = await open(await doctor('dr-launched2', { patient: 'pt-launchctx' }));
+    expect(await send(c, 'subscribe', 'patient:pt-launchctx')).toMatchObject({ type: 'ack' });
+    const plain = await ticketFor(node, await doctor('dr-launched2'));
+    c.send({ type: 'refresh', id: 'r', ticket: plain });
+    expect(await c.next()).toEqual({ type: 'revoked', channel: 'patient:pt-launchctx' });
+    expect(await c.next()).toMatchObject({ type: 'ack', id: 'r' });
+    c.close();
+  });
+
   it('audits each decision with its reason', async () => {
     const file = path.join(node.config.audit.dir, `audit-${node.config.nodeId}.jsonl`);
     await eventually(async () => {
