@@ -208,3 +208,25 @@ describe('subscriptions', () => {
     await watch.expectClean(node);
   });
 });
+
+describe('publisher rate limit', () => {
+  it('answers 429 with Retry-After past RATE_PUBLISH_PER_KEY, per key', async () => {
+    const node = await startNode({ RATE_PUBLISH_PER_KEY: '2/1h' });
+    try {
+      const body = (i: number) => ({
+        id: `evt-rate0000${i}`,
+        channel: 'patient:pt-4c9a1b2e',
+        kind: 'result.available',
+        ref: 'res-0000001a',
+      });
+      expect((await publish(node, body(1))).status).toBe(202);
+      expect((await publish(node, body(2))).status).toBe(202);
+      const limited = await publish(node, body(3));
+      expect(limited.status).toBe(429);
+      expect(limited.json()).toEqual({ error: 'rate_limited' });
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    } finally {
+      await node.stop();
+    }
+  });
+});
