@@ -1,4 +1,5 @@
-import { RedisService, type RedisClient } from '../redis/redis.service.js';
+import { RedisService } from '../redis/redis.service.js';
+import { scriptedCommand } from '../redis/scripted-command.js';
 import { ConnectionCounter } from './connection-counter.js';
 
 /**
@@ -23,30 +24,17 @@ end
 return 1
 `;
 
-const COMMAND = 'carecastAcquireSlot';
-
-interface WithAcquireCommand {
-  carecastAcquireSlot(
+const acquireSlot = scriptedCommand<
+  [
     key: string,
     nowMs: number,
     limit: number,
     connectionKey: string,
     expiresAtMs: number,
     leaseMs: number,
-  ): Promise<number>;
-}
-
-/** Clients that have the script defined; a client is created once per RedisService. */
-const scripted = new WeakSet<RedisClient>();
-
-function withAcquireCommand(client: RedisClient): RedisClient & WithAcquireCommand {
-  if (!scripted.has(client)) {
-    // ioredis sends EVALSHA and falls back to EVAL once per connection on NOSCRIPT.
-    client.defineCommand(COMMAND, { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
-    scripted.add(client);
-  }
-  return client as RedisClient & WithAcquireCommand;
-}
+  ],
+  number
+>('carecastAcquireSlot', ACQUIRE_SCRIPT);
 
 /**
  * Per-user connection slots shared by every node: a sorted set `<prefix>conns:<userKey>` of
@@ -73,14 +61,7 @@ export class RedisConnectionCounter extends ConnectionCounter {
   ): Promise<boolean> {
     const key = this.redis.key('conns', userKey);
     const taken = await this.redis.run((client) =>
-      withAcquireCommand(client).carecastAcquireSlot(
-        key,
-        nowMs,
-        limit,
-        connectionKey,
-        nowMs + leaseMs,
-        leaseMs,
-      ),
+      acquireSlot(client, key, nowMs, limit, connectionKey, nowMs + leaseMs, leaseMs),
     );
     return Number(taken) === 1;
   }

@@ -1,5 +1,6 @@
 import type { RateLimit } from '../config/config.types.js';
-import { RedisService, type RedisClient } from '../redis/redis.service.js';
+import { RedisService } from '../redis/redis.service.js';
+import { scriptedCommand } from '../redis/scripted-command.js';
 import { decide, windowOf } from './memory-rate-limiter.js';
 import { type RateDecision, RateLimiter } from './rate-limiter.js';
 
@@ -24,23 +25,11 @@ return count
  */
 const CLOCK_SKEW_GRACE_MS = 2000;
 
-const COMMAND = 'carecastRateHit';
-
-interface WithHitCommand {
-  carecastRateHit(key: string, ttlMs: number): Promise<number>;
-}
-
-/** Clients that have the script defined; a client is created once per RedisService. */
-const scripted = new WeakSet<RedisClient>();
-
-function withHitCommand(client: RedisClient): RedisClient & WithHitCommand {
-  if (!scripted.has(client)) {
-    // ioredis sends EVALSHA and falls back to EVAL once per connection on NOSCRIPT.
-    client.defineCommand(COMMAND, { numberOfKeys: 1, lua: HIT_SCRIPT });
-    scripted.add(client);
-  }
-  return client as RedisClient & WithHitCommand;
-}
+/** KEYS[1] = window key; ARGV = ttl ms. Returns the window's count after this hit. */
+const rateHit = scriptedCommand<[key: string, ttlMs: number], number>(
+  'carecastRateHit',
+  HIT_SCRIPT,
+);
 
 /**
  * Fixed-window counters shared by every node through Redis: key
@@ -57,9 +46,7 @@ export class RedisRateLimiter extends RateLimiter {
     const { index, endMs } = windowOf(limit, nowMs);
     const key = this.redis.key('rate', bucket, String(index));
     const ttlMs = endMs - nowMs + CLOCK_SKEW_GRACE_MS;
-    const count = Number(
-      await this.redis.run((client) => withHitCommand(client).carecastRateHit(key, ttlMs)),
-    );
+    const count = Number(await this.redis.run((client) => rateHit(client, key, ttlMs)));
     return decide(count, limit, endMs, nowMs);
   }
 }

@@ -1,0 +1,21 @@
+import type { RedisClient } from './redis.service.js';
+
+/**
+ * A single-key Lua script as a typed command, defined once per client. ioredis sends
+ * EVALSHA and falls back to EVAL once per connection on NOSCRIPT, on standalone and Cluster.
+ */
+export function scriptedCommand<Args extends (string | number)[], Reply>(
+  name: string,
+  lua: string,
+): (client: RedisClient, ...args: Args) => Promise<Reply> {
+  // Clients that already have the script; one client lives per RedisService.
+  const clients = new WeakSet<RedisClient>();
+  return (client, ...args) => {
+    if (!clients.has(client)) {
+      client.defineCommand(name, { numberOfKeys: 1, lua });
+      clients.add(client);
+    }
+    const command = (client as unknown as Record<string, (...a: Args) => Promise<Reply>>)[name]!;
+    return command.apply(client, args);
+  };
+}
