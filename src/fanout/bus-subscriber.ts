@@ -1,6 +1,4 @@
-import { Cluster } from 'ioredis';
 import type { RedisTopology } from '../config/config.types.js';
-import { clusterOptions, subscriberConnectionOptions } from '../redis/redis-options.js';
 import type { RedisClient, RedisService } from '../redis/redis.service.js';
 
 /** The fan-out bus's dedicated subscriber connection. */
@@ -16,36 +14,15 @@ export interface BusSubscriber {
 }
 
 /**
- * Standalone: RedisService's own subscriber connection (it closes it with the app), whose
- * autoResubscribe restores every channel after a reconnect.
- *
- * Cluster: ioredis routes SSUBSCRIBE only through a Cluster built with `shardedSubscribers`
- * (one subscriber connection per master, each resubscribing its slots' channels when slots
- * move or a node comes back). RedisService.createSubscriber() does not set that option, so
- * the bus builds this Cluster itself, from the same options, and closes it itself.
+ * RedisService's own subscriber connection, which it closes with the app. Standalone: its
+ * autoResubscribe restores every channel after a reconnect. Cluster: it is built for sharded
+ * subscribers (one connection per master, each resubscribing its slots' channels when slots
+ * move or a node comes back).
  */
 export function openBusSubscriber(redis: RedisService, topology: RedisTopology): BusSubscriber {
-  if (topology.kind !== 'cluster') {
-    return { client: redis.createSubscriber(), sharded: false, close: () => Promise.resolve() };
-  }
-  const client = new Cluster(
-    topology.nodes.map((n) => ({ host: n.host, port: n.port })),
-    {
-      ...clusterOptions(
-        { ...subscriberConnectionOptions, connectionName: 'carecast-subscriber' },
-        true,
-      ),
-      shardedSubscribers: true,
-    },
-  );
-  // Errors surface as reconnects; an unhandled 'error' event would crash the process.
-  client.on('error', () => undefined);
-  client.connect().catch(() => undefined);
-  return { client, sharded: true, close: () => close(client) };
-}
-
-/** QUIT when possible so replies in flight arrive; otherwise drop the sockets at once. */
-async function close(client: Cluster): Promise<void> {
-  if (client.status === 'ready') await client.quit().catch(() => undefined);
-  client.disconnect();
+  return {
+    client: redis.createSubscriber(),
+    sharded: topology.kind === 'cluster',
+    close: () => Promise.resolve(),
+  };
 }

@@ -136,7 +136,11 @@ function connect(topology: Connected, role: 'command' | 'subscriber'): RedisClie
   if (topology.kind === 'cluster') {
     return new Cluster(
       topology.nodes.map((n) => ({ host: n.host, port: n.port })),
-      clusterOptions({ ...options, connectionName: name }, role === 'subscriber'),
+      {
+        ...clusterOptions({ ...options, connectionName: name }, role === 'subscriber'),
+        // ioredis routes SSUBSCRIBE by slot only on a Cluster built for sharded subscribers.
+        shardedSubscribers: role === 'subscriber',
+      },
     );
   }
   return new Redis(topology.url, { ...options, connectionName: name });
