@@ -83,7 +83,15 @@ describe('docker-compose.yml', () => {
     const redis = services.redis;
     expect(JSON.stringify(redis?.healthcheck?.test)).toContain('redis-cli');
     expect(JSON.stringify(redis?.healthcheck?.test)).toContain('ping');
-    expect(redis?.command).toEqual(['redis-server', '--save', '', '--appendonly', 'no']);
+    // Care teams, blocks and audit checkpoints must survive a Redis restart.
+    expect(redis?.command).toEqual([
+      'redis-server',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+    ]);
+    expect(redis?.volumes).toEqual(['redis-data:/data']);
   });
 
   it.each(GATEWAYS)('%s builds the gateway image and waits for a healthy redis', (name) => {
