@@ -3,7 +3,6 @@ import type { RedisTopology } from '../config/config.types.js';
 import { Metrics } from '../metrics/metrics.js';
 import { RedisService, type RedisClient } from '../redis/redis.service.js';
 import { Bus, type ChannelHandler, type ControlHandler } from './bus.js';
-import { type BusSubscriber, openBusSubscriber } from './bus-subscriber.js';
 import { FollowBatcher } from './follow-batcher.js';
 
 /** Channels per (UN)SUBSCRIBE command, so one huge batch never becomes one huge command. */
@@ -29,7 +28,13 @@ export class RedisBus extends Bus implements OnModuleInit, OnApplicationShutdown
   private readonly channelPrefix: string;
   private readonly controlKey: string;
   private readonly batcher: FollowBatcher;
-  private subscriber: BusSubscriber | null = null;
+  /** RedisService's dedicated subscriber connection (it closes it with the app). */
+  private subscriber: RedisClient | null = null;
+  /**
+   * On Redis Cluster, channel messages use sharded pub/sub, so each travels only to the shard
+   * owning its slot instead of over the cluster bus to every node.
+   */
+  private readonly sharded: boolean;
   private controlSubscribed: Promise<void> = Promise.resolve();
   private messageHandler: ChannelHandler | null = null;
   private controlHandler: ControlHandler | null = null;
@@ -38,11 +43,12 @@ export class RedisBus extends Bus implements OnModuleInit, OnApplicationShutdown
   constructor(
     private readonly redis: RedisService,
     private readonly metrics: Metrics,
-    private readonly topology: RedisTopology,
+    topology: RedisTopology,
   ) {
     super();
     this.channelPrefix = redis.key('ch', '');
     this.controlKey = redis.key('control');
+    this.sharded = topology.kind === 'cluster';
     this.batcher = new FollowBatcher(
       (subscribe, unsubscribe) => this.applyBatch(subscribe, unsubscribe),
       (channels) => this.logger.warn(`(un)subscribing ${channels} channels failed; retrying`),
@@ -50,11 +56,11 @@ export class RedisBus extends Bus implements OnModuleInit, OnApplicationShutdown
   }
 
   onModuleInit(): void {
-    const subscriber = openBusSubscriber(this.redis, this.topology);
+    const subscriber = this.redis.createSubscriber();
     this.subscriber = subscriber;
-    subscriber.client.on('message', this.receive);
-    if (subscriber.sharded) subscriber.client.on('smessage', this.receive);
-    this.controlSubscribed = subscriber.client.subscribe(this.controlKey).then(
+    subscriber.on('message', this.receive);
+    if (this.sharded) subscriber.on('smessage', this.receive);
+    this.controlSubscribed = subscriber.subscribe(this.controlKey).then(
       () => undefined,
       () => {
         if (!this.closed) this.logger.error('subscribing to the control channel failed');
@@ -64,9 +70,8 @@ export class RedisBus extends Bus implements OnModuleInit, OnApplicationShutdown
 
   async publish(channel: string, payload: string): Promise<void> {
     const key = this.channelPrefix + channel;
-    const sharded = this.topology.kind === 'cluster';
     await this.send('channel', (client) =>
-      sharded ? client.spublish(key, payload) : client.publish(key, payload),
+      this.sharded ? client.spublish(key, payload) : client.publish(key, payload),
     );
   }
 
@@ -108,9 +113,8 @@ export class RedisBus extends Bus implements OnModuleInit, OnApplicationShutdown
     const subscriber = this.subscriber;
     this.subscriber = null;
     if (subscriber === null) return;
-    subscriber.client.off('message', this.receive);
-    subscriber.client.off('smessage', this.receive);
-    await subscriber.close();
+    subscriber.off('message', this.receive);
+    subscriber.off('smessage', this.receive);
   }
 
   private async send(
@@ -130,13 +134,12 @@ export class RedisBus extends Bus implements OnModuleInit, OnApplicationShutdown
    * one, so on a cluster a batch is one command per channel, all written in the same tick.
    */
   private async applyBatch(subscribe: string[], unsubscribe: string[]): Promise<void> {
-    const subscriber = this.subscriber;
-    if (subscriber === null) throw new Error('bus not started');
-    const client = subscriber.client;
+    const client = this.subscriber;
+    if (client === null) throw new Error('bus not started');
     const toSubscribe = subscribe.map((c) => this.channelPrefix + c);
     const toUnsubscribe = unsubscribe.map((c) => this.channelPrefix + c);
     const commands: Promise<unknown>[] = [];
-    if (subscriber.sharded) {
+    if (this.sharded) {
       for (const key of toSubscribe) commands.push(client.ssubscribe(key));
       for (const key of toUnsubscribe) commands.push(client.sunsubscribe(key));
     } else {

@@ -24,6 +24,7 @@ interface Service {
   healthcheck?: { test?: unknown; disable?: boolean };
   depends_on?: Record<string, { condition?: string }> | string[];
   ports?: (string | { published?: string | number; target?: number; host_ip?: string })[];
+  volumes?: unknown[];
 }
 
 interface ComposeFile {
