@@ -13,7 +13,11 @@ export abstract class ConnectionCounter {
     nowMs: number,
   ): Promise<boolean>;
   abstract release(userKey: string, connectionKey: string): Promise<void>;
-  /** Renews the leases of this node's live connections. */
+  /**
+   * Renews, and restores where the store lost them, the leases of this node's live
+   * connections. Only live connections are passed: the gateway drops a session from its
+   * registry before releasing its slot, and the store sees the two in that order.
+   */
   abstract renew(
     slots: readonly { userKey: string; connectionKey: string }[],
     leaseMs: number,

@@ -54,8 +54,9 @@ export class MemoryConnectionCounter extends ConnectionCounter {
   ): Promise<void> {
     this.sweep(nowMs);
     for (const { userKey, connectionKey } of slots) {
-      const held = this.users.get(userKey);
-      if (held?.has(connectionKey)) held.set(connectionKey, nowMs + leaseMs);
+      let held = this.users.get(userKey);
+      if (held === undefined) this.users.set(userKey, (held = new Map()));
+      held.set(connectionKey, nowMs + leaseMs);
     }
   }
 

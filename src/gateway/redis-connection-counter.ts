@@ -43,8 +43,9 @@ const acquireSlot = scriptedCommand<
  * Invariants:
  * - A slot is live while `nowMs < score`; lapsed slots are dropped on the next acquire, so
  *   the slots of a node that died stop counting once their lease runs out.
- * - Renewal only extends slots still present (`ZADD XX`): a renewal racing a release, or
- *   arriving after a lapse, never brings a slot back.
+ * - Renewal re-adds the slots it is given (plain `ZADD`): they belong to live sessions, so a
+ *   slot Redis lost (a restart without persistence, a lapse during an outage) counts again
+ *   from the next heartbeat round instead of letting the user past the cap.
  * - Any Redis failure rejects with StoreUnavailableError, never the ioredis error.
  */
 export class RedisConnectionCounter extends ConnectionCounter {
@@ -84,7 +85,7 @@ export class RedisConnectionCounter extends ConnectionCounter {
     await this.redis.run((client) =>
       Promise.all([
         ...slots.map((slot) =>
-          client.zadd(this.redis.key('conns', slot.userKey), 'XX', expiresAtMs, slot.connectionKey),
+          client.zadd(this.redis.key('conns', slot.userKey), expiresAtMs, slot.connectionKey),
         ),
         ...[...keys].map((key) => client.pexpire(key, leaseMs)),
       ]),

@@ -171,3 +171,44 @@ describe('Redis outage', () => {
     expect(closedDuringTest).toBeNull();
   });
 });
+
+describe('Redis restarted without its data', () => {
+  it('counts live sessions towards MAX_CONNECTIONS_PER_USER again after the next heartbeat round', async () => {
+    const redis = await startRedisServer();
+    const node = await startNode({
+      ALLOWED_ORIGINS: TEST_ORIGIN,
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: uniquePrefix('slots'),
+      MAX_CONNECTIONS_PER_USER: '1',
+      WS_HEARTBEAT_SECONDS: '1',
+    });
+    try {
+      await eventually(async () => (await request(`${node.internalUrl}/readyz`)).status === 200);
+      const first = await connectOk(node, {
+        ticket: await ticketFor(node, await patient('pt-slotheal1')),
+      });
+      // The test servers keep nothing on disk: a restart forgets every slot.
+      await redis.stop();
+      await redis.start();
+      await eventually(async () => (await request(`${node.internalUrl}/readyz`)).status === 200, {
+        timeoutMs: 5000,
+      });
+      await eventually(
+        async () => {
+          const second = await connect(node, {
+            ticket: await ticketFor(node, await patient('pt-slotheal1')),
+          });
+          if (second.ok) second.client.close();
+          return !second.ok && second.status === 429;
+        },
+        { timeoutMs: 5000, intervalMs: 300 },
+      );
+      first.send({ type: 'ping', id: 'alive' });
+      expect(await first.next('pong')).toEqual({ type: 'pong', id: 'alive' });
+      first.close();
+    } finally {
+      await node.stop();
+      await redis.stop();
+    }
+  });
+});
