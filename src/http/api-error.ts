@@ -12,3 +12,12 @@ export class ApiError extends Error {
     this.name = 'ApiError';
   }
 }
+
+/** Awaits `work`; any failure (a store or the bus down) becomes 503 `unavailable`. */
+export async function unavailableOnFailure<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch {
+    throw new ApiError('unavailable', { 'Retry-After': '1' });
+  }
+}

@@ -5,7 +5,7 @@ import { CareTeamStore } from '../care-teams/care-team-store.js';
 import { encodeControl } from '../core/control-commands.js';
 import { isOpaqueId } from '../core/opaque-id.js';
 import { Bus } from '../fanout/bus.js';
-import { ApiError } from '../http/api-error.js';
+import { ApiError, unavailableOnFailure } from '../http/api-error.js';
 import { publisherOf, PublisherSignatureGuard } from './publisher-signature.guard.js';
 
 /**
@@ -73,12 +73,4 @@ function validate(patient: string, doctor: string): void {
     ...(isOpaqueId(doctor) ? [] : ['doctorId']),
   ];
   if (fields.length > 0) throw new ApiError('invalid_payload', {}, fields);
-}
-
-export async function unavailableOnFailure<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch {
-    throw new ApiError('unavailable', { 'Retry-After': '1' });
-  }
 }

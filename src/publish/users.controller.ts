@@ -4,9 +4,8 @@ import { AuditService } from '../audit/audit.service.js';
 import { encodeControl } from '../core/control-commands.js';
 import { isOpaqueId } from '../core/opaque-id.js';
 import { Bus } from '../fanout/bus.js';
-import { ApiError } from '../http/api-error.js';
+import { ApiError, unavailableOnFailure } from '../http/api-error.js';
 import { UserBlocks } from '../users/user-blocks.js';
-import { unavailableOnFailure } from './care-teams.controller.js';
 import { publisherOf, PublisherSignatureGuard } from './publisher-signature.guard.js';
 
 const MAX_BLOCK_SECONDS = 30 * 24 * 3600;
