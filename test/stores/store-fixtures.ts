@@ -1,4 +1,5 @@
 import { expect } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { Registry } from 'prom-client';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { RedisService } from '../../src/redis/redis.service.js';
@@ -11,6 +12,10 @@ import {
   startRedisCluster,
   startRedisServer,
 } from '../support/redis-server.js';
+
+// These specs build RedisService outside an app, where Nest's static logger would print
+// connection state changes into the test output; the specs assert behaviour, not logs.
+Logger.overrideLogger(false);
 
 /** A Redis a store spec runs against: a standalone server or a three-node cluster. */
 export interface RedisTarget {
