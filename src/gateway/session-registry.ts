@@ -26,6 +26,7 @@ const CLOSE_HANDSHAKE_MS = 5000;
 export class SessionRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(SessionRegistry.name);
   private readonly sessions = new Set<Session>();
+  private readonly byUser = new Map<string, Set<Session>>();
   private readonly heartbeatMs: number;
   private timer: NodeJS.Timeout | null = null;
   private nextHeartbeatAt = 0;
@@ -59,15 +60,22 @@ export class SessionRegistry implements OnModuleInit, OnApplicationShutdown {
 
   add(session: Session): void {
     this.sessions.add(session);
+    let mine = this.byUser.get(session.userKey);
+    if (!mine) this.byUser.set(session.userKey, (mine = new Set()));
+    mine.add(session);
   }
 
   remove(session: Session): void {
     this.sessions.delete(session);
+    const mine = this.byUser.get(session.userKey);
+    mine?.delete(session);
+    if (mine?.size === 0) this.byUser.delete(session.userKey);
     if (this.sessions.size === 0) this.drained?.();
   }
 
+  /** This node's sessions of one user, for revocations and disconnects; no scan of all. */
   forUser(userKey: string): Session[] {
-    return [...this.sessions].filter((s) => s.userKey === userKey);
+    return [...(this.byUser.get(userKey) ?? [])];
   }
 
   sweep(now: number): void {
