@@ -1,3 +1,4 @@
+import { ExpiringKeys } from '../memory/expiring-keys.js';
 import { RedisService } from '../redis/redis.service.js';
 
 /** How long a notification id is remembered: a repeat within it is accepted, not delivered. */
@@ -31,25 +32,16 @@ export class RedisIdempotencyStore extends IdempotencyStore {
 }
 
 export class MemoryIdempotencyStore extends IdempotencyStore {
-  private readonly seen = new Map<string, number>();
-  private nextPruneAt = 0;
+  private readonly seen = new ExpiringKeys();
 
   claim(id: string, nowMs: number): Promise<boolean> {
-    if (nowMs >= this.nextPruneAt) this.prune(nowMs);
-    const until = this.seen.get(id);
-    if (until !== undefined && until > nowMs) return Promise.resolve(false);
-    this.seen.set(id, nowMs + IDEMPOTENCY_WINDOW_SECONDS * 1000);
+    if (this.seen.live(id, nowMs)) return Promise.resolve(false);
+    this.seen.set(id, nowMs + IDEMPOTENCY_WINDOW_SECONDS * 1000, nowMs);
     return Promise.resolve(true);
   }
 
   release(id: string): Promise<void> {
     this.seen.delete(id);
     return Promise.resolve();
-  }
-
-  /** Expired ids go at most once a second, so memory stays bounded by the window's traffic. */
-  private prune(nowMs: number): void {
-    for (const [id, until] of this.seen) if (until <= nowMs) this.seen.delete(id);
-    this.nextPruneAt = nowMs + 1000;
   }
 }

@@ -1,7 +1,5 @@
+import { ExpiringKeys } from '../memory/expiring-keys.js';
 import { UserBlocks } from './user-blocks.js';
-
-/** How often, at most, every block is checked for expiry. */
-const SWEEP_INTERVAL_MS = 1000;
 
 /** A block lasts whole positive seconds (as `EX` takes); anything else is a caller bug. */
 export function assertBlockSeconds(seconds: number): void {
@@ -16,35 +14,22 @@ export function assertBlockSeconds(seconds: number): void {
  *
  * Invariants:
  * - A user is blocked while `nowMs < expiresAt`; the latest block wins, longer or shorter.
- * - Bounded memory: at most one sweep per SWEEP_INTERVAL_MS drops every expired block.
+ * - Bounded memory, as ExpiringKeys keeps it.
  */
 export class MemoryUserBlocks extends UserBlocks {
-  private readonly expiries = new Map<string, number>();
-  private lastSweepMs = Number.NEGATIVE_INFINITY;
+  private readonly blocks = new ExpiringKeys();
 
   /** Blocks held, live or not yet swept; for tests of the memory bound. */
   get size(): number {
-    return this.expiries.size;
+    return this.blocks.size;
   }
 
   async block(userKey: string, seconds: number, nowMs: number): Promise<void> {
     assertBlockSeconds(seconds);
-    this.sweep(nowMs);
-    this.expiries.set(userKey, nowMs + seconds * 1000);
+    this.blocks.set(userKey, nowMs + seconds * 1000, nowMs);
   }
 
   async isBlocked(userKey: string, nowMs: number): Promise<boolean> {
-    this.sweep(nowMs);
-    const expiresAt = this.expiries.get(userKey);
-    return expiresAt !== undefined && expiresAt > nowMs;
-  }
-
-  private sweep(nowMs: number): void {
-    // A clock that moved backwards also sweeps, so a bad `nowMs` cannot stop pruning for good.
-    if (nowMs - this.lastSweepMs < SWEEP_INTERVAL_MS && nowMs >= this.lastSweepMs) return;
-    this.lastSweepMs = nowMs;
-    for (const [userKey, expiresAt] of this.expiries) {
-      if (expiresAt <= nowMs) this.expiries.delete(userKey);
-    }
+    return this.blocks.live(userKey, nowMs);
   }
 }
