@@ -1,3 +1,5 @@
+import { Logger } from '@nestjs/common';
+
 /**
  * Fan-out between nodes (contract §6). A node follows a channel while it has local
  * subscribers, so it receives only what its own clients want. The payload of a channel
@@ -12,6 +14,10 @@ export type ChannelHandler = (channel: string, payload: string) => void;
 export type ControlHandler = (payload: string) => void;
 
 export abstract class Bus {
+  private readonly busLogger = new Logger(Bus.name);
+  private messageHandler: ChannelHandler | null = null;
+  private controlHandler: ControlHandler | null = null;
+
   /**
    * Sends `payload` to every node following `channel`. Never waits for delivery; rejects
    * with StoreUnavailableError within a second when the bus is down.
@@ -21,15 +27,40 @@ export abstract class Bus {
   abstract follow(channel: string): void;
   abstract unfollow(channel: string): void;
   /** Registers this node's one delivery callback (the gateway's). */
-  abstract onMessage(handler: ChannelHandler): void;
+  onMessage(handler: ChannelHandler): void {
+    if (this.messageHandler !== null) throw new Error('bus message handler already registered');
+    this.messageHandler = handler;
+  }
   /** Sends a control message to every node, this one included. */
   abstract publishControl(payload: string): Promise<void>;
-  abstract onControl(handler: ControlHandler): void;
+  onControl(handler: ControlHandler): void {
+    if (this.controlHandler !== null) throw new Error('bus control handler already registered');
+    this.controlHandler = handler;
+  }
   /**
    * Resolves once every follow and unfollow so far is in effect, so a subscribe is acked only
    * when a notification published right after it will arrive. Immediate where nothing is batched.
    */
   flushed(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** Hands a received channel message to the handler; for implementations. */
+  protected dispatchMessage(channel: string, payload: string): void {
+    this.dispatch(() => this.messageHandler?.(channel, payload));
+  }
+
+  protected dispatchControl(payload: string): void {
+    this.dispatch(() => this.controlHandler?.(payload));
+  }
+
+  /** A throwing handler is logged and never reaches the transport that called us. */
+  private dispatch(call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      // Neither the payload nor the channel is logged: both may identify a patient.
+      this.busLogger.error(`bus handler threw ${err instanceof Error ? err.name : typeof err}`);
+    }
   }
 }

@@ -1,6 +1,5 @@
-import { Logger } from '@nestjs/common';
 import { Metrics } from '../metrics/metrics.js';
-import { Bus, type ChannelHandler, type ControlHandler } from './bus.js';
+import { Bus } from './bus.js';
 
 /**
  * Fan-out for embedded single-node mode: this node is the whole cluster, so publishing is
@@ -16,10 +15,7 @@ import { Bus, type ChannelHandler, type ControlHandler } from './bus.js';
  * - Publishing never fails: there is no store to be down.
  */
 export class MemoryBus extends Bus {
-  private readonly logger = new Logger(MemoryBus.name);
   private readonly counts = new Map<string, number>();
-  private messageHandler: ChannelHandler | null = null;
-  private controlHandler: ControlHandler | null = null;
 
   constructor(private readonly metrics: Metrics) {
     super();
@@ -30,7 +26,7 @@ export class MemoryBus extends Bus {
       // Counted like RedisBus, which is only sent the channels it follows.
       if (!this.counts.has(channel)) return;
       this.metrics.busMessagesReceived.inc({ kind: 'channel' });
-      this.deliver(() => this.messageHandler?.(channel, payload));
+      this.dispatchMessage(channel, payload);
     });
     return Promise.resolve();
   }
@@ -38,7 +34,7 @@ export class MemoryBus extends Bus {
   publishControl(payload: string): Promise<void> {
     queueMicrotask(() => {
       this.metrics.busMessagesReceived.inc({ kind: 'control' });
-      this.deliver(() => this.controlHandler?.(payload));
+      this.dispatchControl(payload);
     });
     return Promise.resolve();
   }
@@ -54,24 +50,5 @@ export class MemoryBus extends Bus {
     if (count > 1) this.counts.set(channel, count - 1);
     else this.counts.delete(channel);
     this.metrics.busFollowedChannels.set(this.counts.size);
-  }
-
-  onMessage(handler: ChannelHandler): void {
-    if (this.messageHandler !== null) throw new Error('bus message handler already registered');
-    this.messageHandler = handler;
-  }
-
-  onControl(handler: ControlHandler): void {
-    if (this.controlHandler !== null) throw new Error('bus control handler already registered');
-    this.controlHandler = handler;
-  }
-
-  private deliver(call: () => void): void {
-    try {
-      call();
-    } catch (err) {
-      // Neither the payload nor the channel is logged: both may identify a patient.
-      this.logger.error(`bus handler threw ${err instanceof Error ? err.name : typeof err}`);
-    }
   }
 }

@@ -2,7 +2,7 @@ import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/c
 import type { RedisTopology } from '../config/config.types.js';
 import { Metrics } from '../metrics/metrics.js';
 import { RedisService, type RedisClient } from '../redis/redis.service.js';
-import { Bus, type ChannelHandler, type ControlHandler } from './bus.js';
+import { Bus } from './bus.js';
 import { FollowBatcher } from './follow-batcher.js';
 
 /** Channels per (UN)SUBSCRIBE command, so one huge batch never becomes one huge command. */
@@ -36,8 +36,6 @@ export class RedisBus extends Bus implements OnModuleInit, OnApplicationShutdown
    */
   private readonly sharded: boolean;
   private controlSubscribed: Promise<void> = Promise.resolve();
-  private messageHandler: ChannelHandler | null = null;
-  private controlHandler: ControlHandler | null = null;
   private closed = false;
 
   constructor(
@@ -87,16 +85,6 @@ export class RedisBus extends Bus implements OnModuleInit, OnApplicationShutdown
   unfollow(channel: string): void {
     this.batcher.unfollow(channel);
     this.metrics.busFollowedChannels.set(this.batcher.size);
-  }
-
-  onMessage(handler: ChannelHandler): void {
-    if (this.messageHandler !== null) throw new Error('bus message handler already registered');
-    this.messageHandler = handler;
-  }
-
-  onControl(handler: ControlHandler): void {
-    if (this.controlHandler !== null) throw new Error('bus control handler already registered');
-    this.controlHandler = handler;
   }
 
   /**
@@ -152,24 +140,15 @@ export class RedisBus extends Bus implements OnModuleInit, OnApplicationShutdown
   private readonly receive = (redisChannel: string, payload: string): void => {
     if (redisChannel === this.controlKey) {
       this.metrics.busMessagesReceived.inc({ kind: 'control' });
-      this.deliver(() => this.controlHandler?.(payload));
+      this.dispatchControl(payload);
       return;
     }
     if (!redisChannel.startsWith(this.channelPrefix)) return;
     this.metrics.busMessagesReceived.inc({ kind: 'channel' });
     const channel = redisChannel.slice(this.channelPrefix.length);
     if (!this.batcher.isFollowed(channel)) return;
-    this.deliver(() => this.messageHandler?.(channel, payload));
+    this.dispatchMessage(channel, payload);
   };
-
-  private deliver(call: () => void): void {
-    try {
-      call();
-    } catch (err) {
-      // Neither the payload nor the channel is logged: both may identify a patient.
-      this.logger.error(`bus handler threw ${err instanceof Error ? err.name : typeof err}`);
-    }
-  }
 }
 
 function chunks(keys: string[]): string[][] {
