@@ -128,7 +128,15 @@ function parseItem(
 }
 
 function unknownName(prefix: string, key: string): string {
-  return `${prefix}${PLAIN_IDENTIFIER.test(key) ? key : UNKNOWN_FIELD}`;
+  return `${prefix}${reportableFieldName(key)}`;
+}
+
+/**
+ * How an unknown body key is named in `fields`: itself when it is a plain identifier (the
+ * schema's vocabulary), else UNKNOWN_FIELD, since a key is caller input and may carry PHI.
+ */
+export function reportableFieldName(key: string): string {
+  return PLAIN_IDENTIFIER.test(key) ? key : UNKNOWN_FIELD;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

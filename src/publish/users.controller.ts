@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, Param, Post, Req, UseGuards } from '@nestjs
 import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service.js';
 import { encodeControl } from '../core/control-commands.js';
+import { BODY_FIELD, reportableFieldName } from '../core/notification.js';
 import { isOpaqueId } from '../core/opaque-id.js';
 import { Bus } from '../fanout/bus.js';
 import { ApiError, unavailableOnFailure } from '../http/api-error.js';
@@ -59,10 +60,10 @@ function isUserKey(s: string): boolean {
 /** `{}` or `{"blockSeconds": N}` with N a whole number of seconds; nothing else. */
 function blockSecondsProblems(body: unknown): string[] {
   if (body === undefined) return [];
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return ['$'];
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return [BODY_FIELD];
   const problems = Object.keys(body)
     .filter((k) => k !== 'blockSeconds')
-    .map((k) => (/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(k) ? k : '<unknown field>'));
+    .map(reportableFieldName);
   const n = (body as { blockSeconds?: unknown }).blockSeconds;
   if (
     n !== undefined &&
