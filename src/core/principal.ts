@@ -40,6 +40,13 @@ export type PrincipalResult =
   | { readonly ok: true; readonly principal: Principal }
   | { readonly ok: false; readonly error: 'unsupported_principal' };
 
+/** Whether `s` is `<role>:<opaque id>`, as the internal API names users. */
+export function isUserKey(s: string): s is UserKey {
+  const i = s.indexOf(':');
+  const role = s.slice(0, i);
+  return (role === 'patient' || role === 'doctor') && isOpaqueId(s.slice(i + 1));
+}
+
 export function userKey(p: Principal): UserKey {
   return `${p.role}:${p.id}`;
 }

@@ -3,7 +3,7 @@ import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service.js';
 import { encodeControl } from '../core/control-commands.js';
 import { BODY_FIELD, reportableFieldName } from '../core/notification.js';
-import { isOpaqueId } from '../core/opaque-id.js';
+import { isUserKey } from '../core/principal.js';
 import { Bus } from '../fanout/bus.js';
 import { ApiError, unavailableOnFailure } from '../http/api-error.js';
 import { UserBlocks } from '../users/user-blocks.js';
@@ -49,12 +49,6 @@ export class UsersController {
     });
     return {};
   }
-}
-
-function isUserKey(s: string): boolean {
-  const i = s.indexOf(':');
-  const role = s.slice(0, i);
-  return (role === 'patient' || role === 'doctor') && isOpaqueId(s.slice(i + 1));
 }
 
 /** `{}` or `{"blockSeconds": N}` with N a whole number of seconds; nothing else. */

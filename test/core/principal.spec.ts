@@ -1,5 +1,5 @@
 import type { OpaqueId } from '../../src/core/opaque-id.js';
-import { type Principal, derivePrincipal, userKey } from '../../src/core/principal.js';
+import { type Principal, derivePrincipal, isUserKey, userKey } from '../../src/core/principal.js';
 
 const DR = 'dr-7f3k2m9q';
 const PT = 'pt-4c9a1b2e';
@@ -205,5 +205,18 @@ describe(userKey.name, () => {
     [patient(PT), `patient:${PT}`],
   ])('%j -> %s', (principal, expected) => {
     expect(userKey(principal)).toBe(expected);
+  });
+});
+
+describe(isUserKey.name, () => {
+  it.each([
+    ['doctor:dr-7f3k2m9q', true],
+    ['patient:pt-4c9a1b2e', true],
+    ['admin:root-user01', false],
+    ['patient:123456789', false],
+    ['patient', false],
+    ['doctor:dr-7f3k2m9q:x', false],
+  ])('says %s is a user key: %s', (s, expected) => {
+    expect(isUserKey(s)).toBe(expected);
   });
 });
