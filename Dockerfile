@@ -4,7 +4,7 @@
 # The image defaults to NODE_ENV=production, so it refuses to start until it is given its
 # production configuration (see .env.example); docker-compose.yml runs it in development.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # 1. Compile TypeScript with the full dependency set.
 FROM ${NODE_IMAGE} AS build

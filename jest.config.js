@@ -10,5 +10,6 @@ export default {
   testMatch: ['**/*.spec.ts'],
   testTimeout: 30_000,
   maxWorkers: 2,
+  setupFiles: ['<rootDir>/test/support/preload-nest.ts'],
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
 };
