@@ -23,6 +23,7 @@ export class Metrics {
   readonly ready: Gauge;
   readonly httpRequests: Counter<'listener' | 'route' | 'method' | 'status'>;
   readonly httpRequestDuration: Histogram<'listener' | 'route'>;
+  readonly httpResponseFieldsRemoved: Counter<'route'>;
   readonly auditRecords: Counter<'event'>;
   readonly auditWriteFailures: Counter<'reason'>;
   readonly auditLastCheckpoint: Gauge;
@@ -70,6 +71,14 @@ export class Metrics {
       help: 'Time to answer an HTTP request, by listener and route template',
       labelNames: ['listener', 'route'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.httpResponseFieldsRemoved = new Counter({
+      name: 'carecast_http_response_fields_removed_total',
+      help:
+        'Response body fields removed by the response-shape interceptor because the route did ' +
+        'not declare them, by route template (a non-zero value is a bug worth a look)',
+      labelNames: ['route'],
       registers,
     });
     this.auditRecords = new Counter({
