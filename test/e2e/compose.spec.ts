@@ -205,7 +205,7 @@ describe('Dockerfile', () => {
 
   it('runs the compiled gateway as the unprivileged node user', () => {
     expect(dockerfile).toMatch(
-      /^FROM node:20-bookworm-slim|^ARG NODE_IMAGE=node:20-bookworm-slim/m,
+      /^FROM node:24-bookworm-slim|^ARG NODE_IMAGE=node:24-bookworm-slim/m,
     );
     expect(dockerfile).toMatch(/^RUN npm ci --omit=dev/m);
     expect(dockerfile).toMatch(/^USER node$/m);
