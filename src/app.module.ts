@@ -1,11 +1,12 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { AuditModule } from './audit/audit.module.js';
 import { ConfigModule } from './config/config.module.js';
 import type { Config } from './config/config.types.js';
 import { GatewayModule } from './gateway/gateway.module.js';
 import { HealthModule } from './health/health.module.js';
 import { ErrorResponseFilter } from './http/error-response.filter.js';
+import { ResponseShapeInterceptor } from './http/response-shape.interceptor.js';
 import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { PublishModule } from './publish/publish.module.js';
@@ -28,7 +29,10 @@ export class AppModule {
         GatewayModule,
         PublishModule,
       ],
-      providers: [{ provide: APP_FILTER, useClass: ErrorResponseFilter }],
+      providers: [
+        { provide: APP_FILTER, useClass: ErrorResponseFilter },
+        { provide: APP_INTERCEPTOR, useClass: ResponseShapeInterceptor },
+      ],
     };
   }
 }

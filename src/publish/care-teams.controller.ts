@@ -6,6 +6,8 @@ import { encodeControl } from '../core/control-commands.js';
 import { isOpaqueId } from '../core/opaque-id.js';
 import { Bus } from '../fanout/bus.js';
 import { ApiError, unavailableOnFailure } from '../http/api-error.js';
+import { NO_BODY } from '../http/response-shape.js';
+import { ResponseShape } from '../http/response-shape.interceptor.js';
 import { publisherOf, PublisherSignatureGuard } from './publisher-signature.guard.js';
 
 /**
@@ -24,6 +26,7 @@ export class CareTeamsController {
 
   @Put()
   @HttpCode(204)
+  @ResponseShape(NO_BODY)
   async add(
     @Param('patientId') patient: string,
     @Param('doctorId') doctor: string,
@@ -36,6 +39,7 @@ export class CareTeamsController {
 
   @Delete()
   @HttpCode(204)
+  @ResponseShape(NO_BODY)
   async remove(
     @Param('patientId') patient: string,
     @Param('doctorId') doctor: string,

@@ -4,6 +4,8 @@ import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
 import { parsePublishBody } from '../core/notification.js';
 import { ApiError } from '../http/api-error.js';
+import { jsonBody } from '../http/response-shape.js';
+import { ResponseShape } from '../http/response-shape.interceptor.js';
 import { Publisher } from './publisher.service.js';
 import { publisherOf, PublisherSignatureGuard } from './publisher-signature.guard.js';
 
@@ -18,6 +20,7 @@ export class NotificationsController {
 
   @Post()
   @HttpCode(202)
+  @ResponseShape(jsonBody({ accepted: [{ id: 'string', duplicate: 'boolean' }] }))
   async publish(@Req() req: Request): Promise<{ accepted: { id: string; duplicate: boolean }[] }> {
     const actor = `service:${publisherOf(req)}`;
     const parsed = parsePublishBody(req.body, this.config.publish.notificationKinds);

@@ -6,6 +6,8 @@ import { BODY_FIELD, reportableFieldName } from '../core/notification.js';
 import { isUserKey } from '../core/principal.js';
 import { Bus } from '../fanout/bus.js';
 import { ApiError, unavailableOnFailure } from '../http/api-error.js';
+import { jsonBody } from '../http/response-shape.js';
+import { ResponseShape } from '../http/response-shape.interceptor.js';
 import { UserBlocks } from '../users/user-blocks.js';
 import { publisherOf, PublisherSignatureGuard } from './publisher-signature.guard.js';
 
@@ -26,6 +28,7 @@ export class UsersController {
 
   @Post()
   @HttpCode(202)
+  @ResponseShape(jsonBody({}))
   async disconnect(
     @Param('user') user: string,
     @Body() body: unknown,

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { errors, jwtVerify, SignJWT } from 'jose';
+import { type JwtModuleOptions, JwtService, TokenExpiredError } from '@nestjs/jwt';
 import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
 import type { Principal } from '../core/principal.js';
@@ -22,17 +22,54 @@ export interface SignedTicket {
 export type TicketCheck =
   { ok: true; grant: TicketGrant } | { ok: false; reason: 'ticket_invalid' | 'ticket_expired' };
 
+/** What `verify` with `complete: true` hands back, before this class has looked at it. */
+interface DecodedJwt {
+  readonly header: Readonly<Record<string, unknown>>;
+  /** jsonwebtoken also accepts a payload that is not a JSON object. */
+  readonly payload: unknown;
+}
+
+/** The claims jsonwebtoken does not insist on but every ticket carries. */
+const REQUIRED_CLAIMS = ['exp', 'iat', 'jti', 'sub'] as const;
+
 /**
- * Signs and verifies ticket JWTs with TICKET_SECRET (HS256 only, `typ` and `aud=ws` checked).
+ * JwtModule options for tickets (registered in TicketsModule): HS256 with TICKET_SECRET.
+ *
+ * - The secret is a KeyObject: given a string, jsonwebtoken first tries to parse it as a PEM
+ *   key on every call, which costs about 30x the HMAC itself.
+ * - Sign options never set `noTimestamp` nor `expiresIn`: `iat` and `exp` come from core's
+ *   buildTicketClaims (and so from the caller's `nowMs`), and jsonwebtoken keeps a payload's
+ *   own `iat`.
+ * - Verify allows HS256 only, so `none`, HS384/HS512 and RS256-with-the-secret-as-public-key
+ *   are refused before any signature check.
+ */
+export function ticketJwtOptions(config: Config): JwtModuleOptions {
+  return {
+    secret: createSecretKey(Buffer.from(config.tickets.secret, 'utf8')),
+    signOptions: { algorithm: 'HS256', header: { alg: 'HS256', typ: TICKET_TYPE } },
+    verifyOptions: { algorithms: ['HS256'], audience: TICKET_AUDIENCE },
+  };
+}
+
+/**
+ * Signs and verifies ticket JWTs through @nestjs/jwt (jsonwebtoken), with the options above.
  * Verification happens before redemption, so a forged ticket can never burn a real one.
+ *
+ * Invariants:
+ * - jsonwebtoken checks the signature, the algorithm allowlist, `aud` and, when present,
+ *   `exp` against `nowMs`. It checks neither the header `typ` nor that `exp`, `iat`, `jti`
+ *   and `sub` are present, so this class does: a ticket lacking any of them is invalid.
+ * - Tickets are the same bytes the former jose signer produced (same header, claims and key),
+ *   so tickets verify across a rolling deploy in both directions.
  */
 @Injectable()
 export class TicketSigner {
-  private readonly key: Uint8Array;
   private readonly ttlSeconds: number;
 
-  constructor(@Inject(CONFIG) config: Config) {
-    this.key = new TextEncoder().encode(config.tickets.secret);
+  constructor(
+    private readonly jwt: JwtService,
+    @Inject(CONFIG) config: Config,
+  ) {
     this.ttlSeconds = config.tickets.ttlSeconds;
   }
 
@@ -45,28 +82,39 @@ export class TicketSigner {
       ttlSeconds: this.ttlSeconds,
       accessTokenExp,
     });
-    const token = await new SignJWT({ ...claims })
-      .setProtectedHeader({ alg: 'HS256', typ: TICKET_TYPE })
-      .sign(this.key);
+    const token = this.jwt.sign({ ...claims });
     return { token, jti, expiresIn: claims.exp - claims.iat };
   }
 
   async verify(token: string, nowMs: number): Promise<TicketCheck> {
+    let verified: DecodedJwt;
     try {
-      const { payload } = await jwtVerify(token, this.key, {
-        algorithms: ['HS256'],
-        audience: TICKET_AUDIENCE,
-        typ: TICKET_TYPE,
-        requiredClaims: ['exp', 'iat', 'jti', 'sub'],
-        currentDate: new Date(nowMs),
+      verified = this.jwt.verify<DecodedJwt>(token, {
+        complete: true,
+        clockTimestamp: Math.floor(nowMs / 1000),
       });
-      const read = readTicketClaims(payload);
-      return read.ok ? { ok: true, grant: read.grant } : { ok: false, reason: read.error };
     } catch (error) {
-      return {
-        ok: false,
-        reason: error instanceof errors.JWTExpired ? 'ticket_expired' : 'ticket_invalid',
-      };
+      const expired = error instanceof TokenExpiredError;
+      return { ok: false, reason: expired ? 'ticket_expired' : 'ticket_invalid' };
     }
+    const { header, payload } = verified;
+    if (!headerIsTicket(header) || !hasRequiredClaims(payload)) {
+      return { ok: false, reason: 'ticket_invalid' };
+    }
+    const read = readTicketClaims(payload);
+    return read.ok ? { ok: true, grant: read.grant } : { ok: false, reason: read.error };
   }
+}
+
+/** Exactly our `typ`; `crit` names extensions jsonwebtoken would silently ignore. */
+function headerIsTicket(header: DecodedJwt['header']): boolean {
+  return header.alg === 'HS256' && header.typ === TICKET_TYPE && !('crit' in header);
+}
+
+/** A JSON object payload (jsonwebtoken also accepts a bare string) with all required claims. */
+function hasRequiredClaims(payload: unknown): payload is Readonly<Record<string, unknown>> {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return false;
+  const claims = payload as Readonly<Record<string, unknown>>;
+  if (!REQUIRED_CLAIMS.every((claim) => Object.hasOwn(claims, claim))) return false;
+  return typeof claims.exp === 'number' && typeof claims.iat === 'number';
 }

@@ -1,17 +1,25 @@
 import { Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { CONFIG } from '../config/config.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { RedisModule } from '../redis/redis.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AccessTokenVerifier } from './access-token-verifier.js';
 import { TicketIssuer } from './ticket-issuer.service.js';
-import { TicketSigner } from './ticket-signer.js';
+import { TicketSigner, ticketJwtOptions } from './ticket-signer.js';
 import { ticketStoreProvider } from './ticket-store.provider.js';
 import { TicketStore } from './ticket-store.js';
 import { TicketsController } from './tickets.controller.js';
 
 @Module({
-  imports: [MetricsModule, RedisModule, RateLimitModule, UsersModule],
+  imports: [
+    MetricsModule,
+    RedisModule,
+    RateLimitModule,
+    UsersModule,
+    JwtModule.registerAsync({ inject: [CONFIG], useFactory: ticketJwtOptions }),
+  ],
   controllers: [TicketsController],
   providers: [AccessTokenVerifier, TicketSigner, ticketStoreProvider, TicketIssuer],
   exports: [TicketSigner, TicketStore],
