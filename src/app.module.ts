@@ -11,6 +11,7 @@ import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { PublishModule } from './publish/publish.module.js';
 import { RedisModule } from './redis/redis.module.js';
+import { ThrottleModule } from './throttle/throttle.module.js';
 import { TicketsModule } from './tickets/tickets.module.js';
 
 @Module({})
@@ -24,6 +25,7 @@ export class AppModule {
         MetricsModule,
         RedisModule,
         AuditModule,
+        ThrottleModule,
         HealthModule,
         TicketsModule,
         GatewayModule,

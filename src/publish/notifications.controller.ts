@@ -6,12 +6,16 @@ import { parsePublishBody } from '../core/notification.js';
 import { ApiError } from '../http/api-error.js';
 import { jsonBody } from '../http/response-shape.js';
 import { ResponseShape } from '../http/response-shape.interceptor.js';
+import { PublisherThrottlerGuard } from '../throttle/publisher-throttler.guard.js';
 import { Publisher } from './publisher.service.js';
 import { publisherOf, PublisherSignatureGuard } from './publisher-signature.guard.js';
 
-/** `POST /internal/v1/notifications` (contract §5). */
+/**
+ * `POST /internal/v1/notifications` (contract §5). The signature is checked first, then the
+ * key's rate (`RATE_PUBLISH_PER_KEY`), then the body.
+ */
 @Controller('internal/v1/notifications')
-@UseGuards(PublisherSignatureGuard)
+@UseGuards(PublisherSignatureGuard, PublisherThrottlerGuard)
 export class NotificationsController {
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -30,9 +34,6 @@ export class NotificationsController {
     }
     const outcome = await this.publisher.publish(publisherOf(req), parsed.notifications);
     if (outcome.ok) return { accepted: outcome.accepted };
-    if (outcome.error === 'rate_limited') {
-      throw new ApiError('rate_limited', { 'Retry-After': String(outcome.retryAfterSeconds) });
-    }
     throw new ApiError('unavailable', { 'Retry-After': '1' });
   }
 }

@@ -2,9 +2,9 @@ import { Module } from '@nestjs/common';
 import { CareTeamsModule } from '../care-teams/care-teams.module.js';
 import { FanoutModule } from '../fanout/fanout.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
-import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { RedisModule } from '../redis/redis.module.js';
 import { RedisService } from '../redis/redis.service.js';
+import { ThrottleModule } from '../throttle/throttle.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { CareTeamsController } from './care-teams.controller.js';
 import {
@@ -19,14 +19,7 @@ import { UsersController } from './users.controller.js';
 
 /** The internal API (`/internal/v1/*`), for signed publishing services only. */
 @Module({
-  imports: [
-    MetricsModule,
-    RedisModule,
-    RateLimitModule,
-    UsersModule,
-    CareTeamsModule,
-    FanoutModule,
-  ],
+  imports: [MetricsModule, RedisModule, ThrottleModule, UsersModule, CareTeamsModule, FanoutModule],
   controllers: [NotificationsController, CareTeamsController, UsersController],
   providers: [
     PublisherSignatureGuard,

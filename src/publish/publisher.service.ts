@@ -1,31 +1,26 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
-import { CONFIG } from '../config/config.module.js';
-import type { Config } from '../config/config.types.js';
 import { formatChannel } from '../core/channel.js';
 import { encodeNotificationFrame, type Notification } from '../core/notification.js';
 import { Bus } from '../fanout/bus.js';
 import { Metrics } from '../metrics/metrics.js';
-import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { IdempotencyStore } from './idempotency-store.js';
 
 export type PublishOutcome =
   | { ok: true; accepted: { id: string; duplicate: boolean }[] }
-  | { ok: false; error: 'rate_limited'; retryAfterSeconds: number }
   | { ok: false; error: 'unavailable' };
 
 /**
- * Accepts notifications from a publishing service: per-key rate, idempotency by `id` across
- * nodes, then one bus publish per new notification with the frame already encoded. Answers
- * as soon as the bus took the message: publishing never waits for delivery.
+ * Accepts notifications from a publishing service (already within its per-key rate: see
+ * PublisherThrottlerGuard): idempotency by `id` across nodes, then one bus publish per new
+ * notification with the frame already encoded. Answers as soon as the bus took the message:
+ * publishing never waits for delivery.
  */
 @Injectable()
 export class Publisher {
   constructor(
-    @Inject(CONFIG) private readonly config: Config,
     private readonly idempotency: IdempotencyStore,
     private readonly bus: Bus,
-    private readonly limiter: RateLimiter,
     private readonly audit: AuditService,
     private readonly metrics: Metrics,
   ) {}
@@ -34,11 +29,6 @@ export class Publisher {
     const actor = `service:${kid}`;
     const now = Date.now();
     try {
-      const rate = await this.limiter.hit(`publish:${kid}`, this.config.publish.ratePerKey, now);
-      if (!rate.allowed) {
-        this.rejected(actor, 'rate_limited', notifications.length);
-        return { ok: false, error: 'rate_limited', retryAfterSeconds: rate.retryAfterSeconds };
-      }
       // All at once: the commands share one connection, so Redis still sees each claim before
       // its publish and the publishes in body order, at one round trip per batch, not per item.
       const accepted = await Promise.all(notifications.map((n) => this.publishOne(actor, n, now)));

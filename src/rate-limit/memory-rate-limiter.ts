@@ -1,29 +1,9 @@
 import type { RateLimit } from '../config/config.types.js';
-import { type RateDecision, RateLimiter } from './rate-limiter.js';
+import { type WindowCount, windowOf } from './fixed-window.js';
+import { RateLimiter } from './rate-limiter.js';
 
 /** How often, at most, every counter is checked for a finished window. */
 const SWEEP_INTERVAL_MS = 1000;
-
-/** The fixed window holding `nowMs`: windows start at multiples of `windowMs` since the epoch. */
-export function windowOf(limit: RateLimit, nowMs: number): { index: number; endMs: number } {
-  const index = Math.floor(nowMs / limit.windowMs);
-  return { index, endMs: (index + 1) * limit.windowMs };
-}
-
-/**
- * The decision for the `count`-th hit of a window, shared by both limiters so they agree.
- * Denials say when the window ends, rounded up to whole seconds and never 0, so a client
- * that honours Retry-After never retries into the same full window.
- */
-export function decide(
-  count: number,
-  limit: RateLimit,
-  endMs: number,
-  nowMs: number,
-): RateDecision {
-  if (count <= limit.limit) return { allowed: true };
-  return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((endMs - nowMs) / 1000)) };
-}
 
 interface Counter {
   count: number;
@@ -31,7 +11,7 @@ interface Counter {
 }
 
 /**
- * Fixed-window counters of an embedded single node, with the same keys and decisions as
+ * Fixed-window counters of an embedded single node, with the same keys and counts as
  * RedisRateLimiter. Time comes only from `nowMs`.
  *
  * Invariant: bounded memory. At most one sweep per SWEEP_INTERVAL_MS drops every counter
@@ -46,7 +26,7 @@ export class MemoryRateLimiter extends RateLimiter {
     return this.counters.size;
   }
 
-  async hit(bucket: string, limit: RateLimit, nowMs: number): Promise<RateDecision> {
+  count(bucket: string, limit: RateLimit, nowMs: number): Promise<WindowCount> {
     this.sweep(nowMs);
     const { index, endMs } = windowOf(limit, nowMs);
     // The window index is part of the key, as in Redis: a new window starts a new counter.
@@ -54,7 +34,7 @@ export class MemoryRateLimiter extends RateLimiter {
     const counter = this.counters.get(key) ?? { count: 0, endMs };
     counter.count += 1;
     this.counters.set(key, counter);
-    return decide(counter.count, limit, endMs, nowMs);
+    return Promise.resolve({ count: counter.count, endMs });
   }
 
   private sweep(nowMs: number): void {

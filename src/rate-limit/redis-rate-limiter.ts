@@ -1,8 +1,8 @@
 import type { RateLimit } from '../config/config.types.js';
 import { RedisService } from '../redis/redis.service.js';
 import { scriptedCommand } from '../redis/scripted-command.js';
-import { decide, windowOf } from './memory-rate-limiter.js';
-import { type RateDecision, RateLimiter } from './rate-limiter.js';
+import { type WindowCount, windowOf } from './fixed-window.js';
+import { RateLimiter } from './rate-limiter.js';
 
 /**
  * Counts a hit and, on the window's first hit, sets the key to expire. One script, so the
@@ -34,7 +34,7 @@ const rateHit = scriptedCommand<[key: string, ttlMs: number], number>(
 /**
  * Fixed-window counters shared by every node through Redis: key
  * `<prefix>rate:<bucket>:<window index>`, where the index is `floor(nowMs / windowMs)`, so
- * every node with a roughly agreeing clock counts into the same key. Same decisions as
+ * every node with a roughly agreeing clock counts into the same key. Same counts as
  * MemoryRateLimiter. Any Redis failure rejects with StoreUnavailableError.
  */
 export class RedisRateLimiter extends RateLimiter {
@@ -42,11 +42,11 @@ export class RedisRateLimiter extends RateLimiter {
     super();
   }
 
-  async hit(bucket: string, limit: RateLimit, nowMs: number): Promise<RateDecision> {
+  async count(bucket: string, limit: RateLimit, nowMs: number): Promise<WindowCount> {
     const { index, endMs } = windowOf(limit, nowMs);
     const key = this.redis.key('rate', bucket, String(index));
     const ttlMs = endMs - nowMs + CLOCK_SKEW_GRACE_MS;
     const count = Number(await this.redis.run((client) => rateHit(client, key, ttlMs)));
-    return decide(count, limit, endMs, nowMs);
+    return { count, endMs };
   }
 }

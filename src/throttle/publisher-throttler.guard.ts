@@ -1,0 +1,56 @@
+import { Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import {
+  InjectThrottlerOptions,
+  InjectThrottlerStorage,
+  type ThrottlerModuleOptions,
+  type ThrottlerStorage,
+} from '@nestjs/throttler';
+import type { Request } from 'express';
+import { AuditService } from '../audit/audit.service.js';
+import { MAX_BATCH } from '../core/notification.js';
+import { publisherOf } from '../publish/publisher-signature.guard.js';
+import { Publisher } from '../publish/publisher.service.js';
+import { NamedThrottlerGuard, type ThrottleRefusal } from './named-throttler.guard.js';
+
+/**
+ * `RATE_PUBLISH_PER_KEY` on the internal publishing routes, counted per key id across the
+ * cluster. Runs after PublisherSignatureGuard, which verified the key id, and before the body
+ * is validated, so a flood of malformed requests is limited too.
+ */
+@Injectable()
+export class PublisherThrottlerGuard extends NamedThrottlerGuard {
+  protected readonly throttlerName = 'publish';
+
+  constructor(
+    @InjectThrottlerOptions() options: ThrottlerModuleOptions,
+    @InjectThrottlerStorage() storage: ThrottlerStorage,
+    reflector: Reflector,
+    audit: AuditService,
+    private readonly publisher: Publisher,
+  ) {
+    super(options, storage, reflector, audit);
+  }
+
+  protected trackerOf(req: Request): string {
+    return publisherOf(req);
+  }
+
+  protected actorOf(kid: string): string {
+    return `service:${kid}`;
+  }
+
+  /** `notification.rejected` and the published-notifications counter, as for every refusal. */
+  protected refused(req: Request, actor: string, refusal: ThrottleRefusal): void {
+    this.publisher.rejected(actor, refusal, notificationsIn(req.body));
+  }
+}
+
+/**
+ * How many notifications a refused request carried, for the counter: the batch's length when
+ * the body has the batch shape within the batch limit, else one. The body is not validated yet.
+ */
+function notificationsIn(body: unknown): number {
+  const items = (body as { notifications?: unknown } | null | undefined)?.notifications;
+  return Array.isArray(items) && items.length >= 1 && items.length <= MAX_BATCH ? items.length : 1;
+}
