@@ -81,7 +81,9 @@ export class Metrics {
         field.reset();
       }
     }
-    // Every series exists from the start, so rate() and absence alerts work from zero.
+    // Every series exists from the start, so rate() and absence alerts work from zero. An
+    // unlabelled histogram's buckets are there when it is created, but reset() drops them.
+    this.deliveryLatency.zero({});
     for (const event of AUDIT_EVENTS) this.auditRecords.inc({ event }, 0);
     for (const reason of AUDIT_FAILURE_REASONS) this.auditWriteFailures.inc({ reason }, 0);
     for (const kind of BUS_MESSAGE_KINDS) {
