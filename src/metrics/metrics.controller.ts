@@ -1,15 +1,23 @@
 import { Controller, Get, Header, Res } from '@nestjs/common';
+import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import type { Response } from 'express';
-import { Metrics } from './metrics.js';
+import { ScrapeHooks } from './scrape-hooks.js';
 
+/**
+ * GET /metrics in prom-client's text format, with prom-client's content type. Its path is
+ * set by PrometheusModule.register; the listener scope (http-pipeline.ts) serves it on the
+ * internal listener only. A scrape is never cached: every value is read at request time.
+ */
 @Controller()
-export class MetricsController {
-  constructor(private readonly metrics: Metrics) {}
+export class MetricsController extends PrometheusController {
+  constructor(private readonly scrapeHooks: ScrapeHooks) {
+    super();
+  }
 
-  @Get('metrics')
+  @Get()
   @Header('Cache-Control', 'no-store')
-  async scrape(@Res() res: Response): Promise<void> {
-    const body = await this.metrics.render();
-    res.type(this.metrics.registry.contentType).send(body);
+  override index(@Res({ passthrough: true }) response: Response): Promise<string> {
+    this.scrapeHooks.run();
+    return super.index(response);
   }
 }

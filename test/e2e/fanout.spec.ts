@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Bus } from '../../src/fanout/bus.js';
-import { startNode, type TestNode, uniquePrefix } from '../support/app.js';
+import { type RunningNode, startNode, type TestNode, uniquePrefix } from '../support/app.js';
 import { eventually, request } from '../support/http-client.js';
 import { CanaryWatch, PHI_CANARY, PHI_CANARY_TEXT } from '../support/phi-canary.js';
+import { startProcessNode } from '../support/process-node.js';
 import { addToCareTeam, publish, removeFromCareTeam } from '../support/publisher.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { doctor, patient, ticketFor } from '../support/tokens.js';
@@ -11,11 +12,13 @@ import { connectOk, TEST_ORIGIN, type TestClient } from '../support/ws-client.js
 /*
  * Two gateway nodes share one Redis: clients connect to node A, services publish through
  * node B. "Receives nothing" is always proven by a later message that does arrive first.
+ * Node B runs as its own process (dist/main.js): metrics live in a process-wide registry, so
+ * each node's /metrics shows only its own counts.
  */
 describe('fan-out across two nodes', () => {
   let redis: RedisServerHandle;
   let a: TestNode;
-  let b: TestNode;
+  let b: RunningNode;
   let events = 0;
   const nextId = () => `evt-${String(++events).padStart(6, '0')}x`;
 
@@ -27,7 +30,7 @@ describe('fan-out across two nodes', () => {
       REDIS_KEY_PREFIX: uniquePrefix('fanout'),
     };
     a = await startNode({ ...env, NODE_ID: 'node-a' });
-    b = await startNode({ ...env, NODE_ID: 'node-b' });
+    b = await startProcessNode({ ...env, NODE_ID: 'node-b' });
     await eventually(async () => (await request(`${b.internalUrl}/readyz`)).status === 200);
     await eventually(async () => (await request(`${a.internalUrl}/readyz`)).status === 200);
   });

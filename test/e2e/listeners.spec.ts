@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { request as httpRequest } from 'node:http';
-import { startNode, type TestNode } from '../support/app.js';
+import { type RunningNode, startNode, type TestNode } from '../support/app.js';
 import { request } from '../support/http-client.js';
 import { CanaryWatch, PHI_CANARY, PHI_CANARY_TEXT } from '../support/phi-canary.js';
+import { startProcessNode } from '../support/process-node.js';
 
 describe('public and internal listeners (embedded mode, self-signed TLS)', () => {
   let node: TestNode;
@@ -155,14 +156,14 @@ describe('public and internal listeners (embedded mode, self-signed TLS)', () =>
   });
 });
 
-describe('two nodes in one process', () => {
+// prom-client's global registry holds one node per process: two nodes are two processes.
+describe('two nodes, each in its own process', () => {
   it('keep separate metric registries', async () => {
-    const a = await startNode();
-    const b = await startNode();
+    const [a, b] = await Promise.all([startProcessNode(), startProcessNode()]);
     try {
       await request(`${a.internalUrl}/healthz`);
       await request(`${a.internalUrl}/healthz`);
-      const countOf = async (n: TestNode) =>
+      const countOf = async (n: RunningNode) =>
         /carecast_http_requests_total\{listener="internal",route="\/healthz",method="GET",status="200"\} (\d+)/.exec(
           (await request(`${n.internalUrl}/metrics`)).body,
         )?.[1];

@@ -5,10 +5,14 @@ import { Bus } from '../../src/fanout/bus.js';
 import { FanoutModule } from '../../src/fanout/fanout.module.js';
 import { MemoryBus } from '../../src/fanout/memory-bus.js';
 import { RedisBus } from '../../src/fanout/redis-bus.js';
-import { Metrics } from '../../src/metrics/metrics.js';
 import { RedisService } from '../../src/redis/redis.service.js';
 import { testConfig } from '../support/app.js';
 import { eventually } from '../support/http-client.js';
+import {
+  type PrivateMetrics,
+  privateMetrics,
+  withPrivateMetrics,
+} from '../support/private-metrics.js';
 
 export interface Delivery {
   channel: string;
@@ -51,7 +55,8 @@ export class Inbox<T> {
 /** One gateway node's bus, built by FanoutModule exactly as the app builds it. */
 export interface BusNode {
   bus: MemoryBus | RedisBus;
-  metrics: Metrics;
+  /** The node's own metrics: bus nodes of one test share a process, not their counts. */
+  metrics: PrivateMetrics;
   /** The node's RedisService; its command connection doubles as a probe in tests. */
   redis: RedisService;
   deliveries: Inbox<Delivery>;
@@ -74,9 +79,13 @@ const silent: LoggerService = {
  * is subscribed.
  */
 export async function startBusNode(env: Record<string, string> = {}): Promise<BusNode> {
-  const moduleRef: TestingModule = await Test.createTestingModule({
-    imports: [ConfigModule.forRoot(testConfig(env)), FanoutModule],
-  })
+  const metrics = privateMetrics();
+  const moduleRef: TestingModule = await withPrivateMetrics(
+    Test.createTestingModule({
+      imports: [ConfigModule.forRoot(testConfig(env)), FanoutModule],
+    }),
+    metrics,
+  )
     .setLogger(silent)
     .compile();
   await moduleRef.init();
@@ -94,7 +103,7 @@ export async function startBusNode(env: Record<string, string> = {}): Promise<Bu
   bus.onControl(controls.push);
   return {
     bus,
-    metrics: moduleRef.get(Metrics),
+    metrics,
     redis,
     deliveries,
     controls,
@@ -119,7 +128,9 @@ export class BusNodes {
 
 /** The value of one metric series in the node's /metrics text, e.g. `x_total{kind="a"}`. */
 export async function metricValue(node: BusNode, series: string): Promise<number> {
-  const line = (await node.metrics.render()).split('\n').find((l) => l.startsWith(`${series} `));
+  const line = (await node.metrics.registry.metrics())
+    .split('\n')
+    .find((l) => l.startsWith(`${series} `));
   if (line === undefined) throw new Error(`no series ${series}`);
   return Number(line.slice(series.length + 1));
 }

@@ -1,11 +1,10 @@
 import { expect } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import { Registry } from 'prom-client';
-import { Metrics } from '../../src/metrics/metrics.js';
 import { RedisService } from '../../src/redis/redis.service.js';
 import { StoreUnavailableError } from '../../src/redis/store-unavailable.error.js';
 import { testConfig, uniquePrefix } from '../support/app.js';
 import { eventually } from '../support/http-client.js';
+import { standaloneMetrics } from '../support/private-metrics.js';
 import {
   type RedisClusterHandle,
   type RedisServerHandle,
@@ -60,7 +59,7 @@ export async function clusterTarget(): Promise<RedisTarget & { cluster: RedisClu
  */
 export async function connectNode(target: RedisTarget, prefix: string): Promise<RedisService> {
   const config = testConfig({ ...target.env, REDIS_KEY_PREFIX: prefix });
-  const redis = new RedisService(config, new Metrics(new Registry()));
+  const redis = new RedisService(config, await standaloneMetrics());
   redis.onModuleInit();
   await eventually(async () => redis.isReady(), { timeoutMs: 10_000 });
   return redis;

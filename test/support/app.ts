@@ -36,13 +36,17 @@ export function testConfig(env: Record<string, string> = {}): Config {
   return result.config;
 }
 
-export interface TestNode {
-  app: CarecastApp;
+/** What tests reach a node through, in this process or its own (process-node.ts). */
+export interface RunningNode {
   config: Config;
   logs: LogCapture;
   publicUrl: string;
   internalUrl: string;
   stop(): Promise<void>;
+}
+
+export interface TestNode extends RunningNode {
+  app: CarecastApp;
 }
 
 /** Starts a node through the same createApp as main.ts, with its own audit dir and log capture. */

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from '@jest/globals';
-import type { TestNode } from './app.js';
+import type { RunningNode } from './app.js';
 import { type HttpResponse, request } from './http-client.js';
 
 /**
@@ -50,7 +50,7 @@ export class CanaryWatch {
   }
 
   /** Asserts the canary is absent from everything seen plus the node's logs, audit files and metrics. */
-  async expectClean(...nodes: TestNode[]): Promise<void> {
+  async expectClean(...nodes: RunningNode[]): Promise<void> {
     const outputs = [...this.seen];
     for (const node of nodes) {
       outputs.push({ where: 'logs', text: node.logs.text });

@@ -1,6 +1,6 @@
 import { signatureHeader } from '../../src/core/publisher-signature.js';
 import { DEV_PUBLISHER_KEY_ID } from '../../src/config/config.types.js';
-import { TEST_DEV_SECRETS, type TestNode } from './app.js';
+import { TEST_DEV_SECRETS, type RunningNode } from './app.js';
 import { type HttpResponse, request } from './http-client.js';
 
 export interface SignedCall {
@@ -18,7 +18,7 @@ export interface SignedCall {
 
 /** A request to the internal API signed the way a publishing service signs it. */
 export function signedRequest(
-  node: TestNode,
+  node: RunningNode,
   path: string,
   call: SignedCall = {},
 ): Promise<HttpResponse> {
@@ -46,7 +46,7 @@ export function signedRequest(
 }
 
 export function publish(
-  node: TestNode,
+  node: RunningNode,
   body: unknown,
   call: SignedCall = {},
 ): Promise<HttpResponse> {
@@ -54,7 +54,7 @@ export function publish(
 }
 
 export function addToCareTeam(
-  node: TestNode,
+  node: RunningNode,
   patientId: string,
   doctorId: string,
 ): Promise<HttpResponse> {
@@ -64,7 +64,7 @@ export function addToCareTeam(
 }
 
 export function removeFromCareTeam(
-  node: TestNode,
+  node: RunningNode,
   patientId: string,
   doctorId: string,
 ): Promise<HttpResponse> {
