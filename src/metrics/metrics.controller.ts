@@ -1,6 +1,8 @@
 import { Controller, Get, Header, Res } from '@nestjs/common';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import type { Response } from 'express';
+import { TEXT_BODY } from '../http/response-shape.js';
+import { ResponseShape } from '../http/response-shape.interceptor.js';
 import { ScrapeHooks } from './scrape-hooks.js';
 
 /**
@@ -16,6 +18,7 @@ export class MetricsController extends PrometheusController {
 
   @Get()
   @Header('Cache-Control', 'no-store')
+  @ResponseShape(TEXT_BODY)
   override index(@Res({ passthrough: true }) response: Response): Promise<string> {
     this.scrapeHooks.run();
     return super.index(response);
