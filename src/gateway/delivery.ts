@@ -38,7 +38,7 @@ export class Delivery implements OnModuleInit {
     let delivered = 0;
     for (const session of sessions) {
       if (!session.open) continue;
-      if (session.socket.bufferedAmount + buffer.length > this.maxBuffered) {
+      if (session.bufferedAmount + buffer.length > this.maxBuffered) {
         session.close('slow_consumer', now);
         this.metrics.deliveryFailures.inc({ reason: 'slow_consumer' });
         this.audit.record({
@@ -53,7 +53,7 @@ export class Delivery implements OnModuleInit {
         });
         continue;
       }
-      session.socket.send(buffer, { binary: false });
+      session.sendEncoded(buffer);
       delivered += 1;
     }
     // Counted per batch, not per socket, to keep the loop tight.

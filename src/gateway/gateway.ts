@@ -65,7 +65,7 @@ export class Gateway implements OnGatewayConnection {
         .handle(session, data, isBinary)
         .catch(() => session.close('internal_error', Date.now()));
     });
-    socket.on('pong', () => (session.awaitingPong = false));
+    socket.on('pong', () => session.notePong());
     socket.on('error', () => this.logger.debug({ conn: session.id }, 'socket error'));
     socket.once('close', (code: number) => this.closed(session, code));
     session.send({

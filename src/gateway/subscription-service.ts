@@ -11,9 +11,6 @@ import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { ChannelIndex } from './channel-index.js';
 import type { Session } from './session.js';
 
-/** After this many rate-limit errors in a row, the client is closed 4008. */
-export const MAX_RATE_LIMIT_STRIKES = 5;
-
 export type SubscribeOutcome = { ok: true } | { ok: false; code: WsErrorCode };
 
 /**
@@ -113,12 +110,8 @@ export class SubscriptionService {
 
   /** The refusal reason when over a rate, else null. The per-user rate is cluster-wide. */
   private async rateLimited(session: Session, now: number): Promise<string | null> {
-    const rate = this.limits.subscribeRatePerConnection;
-    if (now - session.subscribeWindowStart >= rate.windowMs) {
-      session.subscribeWindowStart = now;
-      session.subscribesInWindow = 0;
-    }
-    if (++session.subscribesInWindow > rate.limit) return 'connection_rate';
+    if (!session.admitSubscribe(this.limits.subscribeRatePerConnection, now))
+      return 'connection_rate';
     try {
       const user = await this.limiter.hit(
         `subscribe:${session.userKey}`,
