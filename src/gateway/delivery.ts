@@ -4,7 +4,7 @@ import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
 import { Bus } from '../fanout/bus.js';
 import { Metrics } from '../metrics/metrics.js';
-import { ChannelIndex } from './channel-index.js';
+import { ChannelIndex } from '../channels/channel-index.js';
 
 /**
  * The delivery hot path, outside Nest's message pipeline: a notification frame arrives once
@@ -31,7 +31,7 @@ export class Delivery implements OnModuleInit {
   }
 
   deliver(channel: string, frame: string): void {
-    const sessions = this.index.sessionsOf(channel);
+    const sessions = this.index.subscribersOf(channel);
     if (!sessions || sessions.size === 0) return;
     const buffer = Buffer.from(frame);
     const now = Date.now();

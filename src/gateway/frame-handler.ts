@@ -11,7 +11,7 @@ import { Metrics } from '../metrics/metrics.js';
 import { TicketSigner } from '../tickets/ticket-signer.js';
 import { TicketStore } from '../tickets/ticket-store.js';
 import type { Session } from './session.js';
-import { type SubscribeOutcome, SubscriptionService } from './subscription-service.js';
+import { type SubscribeOutcome, SubscriptionService } from '../channels/subscription-service.js';
 
 /**
  * Answers every client frame with exactly one frame: `ack`, `pong` or `error`. Nothing is
@@ -80,8 +80,7 @@ export class FrameHandler {
       sessionExpiry(now, this.sessionMaxSeconds, verified.grant.accessTokenExpiresAt),
     );
     // The new ticket may drop a launch context: what it no longer allows is revoked.
-    for (const channel of [...session.channels])
-      await this.subscriptions.reevaluate(session, channel);
+    await this.subscriptions.reevaluateAll(session);
     this.audit.record({
       event: 'ws.refreshed',
       outcome: 'allow',

@@ -7,7 +7,7 @@ import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
 import { sessionExpiry } from '../core/ticket.js';
 import { Metrics } from '../metrics/metrics.js';
-import { ChannelIndex } from './channel-index.js';
+import { ChannelIndex } from '../channels/channel-index.js';
 import { ConnectionCounter } from './connection-counter.js';
 import { FrameHandler } from './frame-handler.js';
 import { Session } from './session.js';

@@ -11,6 +11,7 @@ import {
   type SubscribeWindow,
   type WindowRate,
 } from '../core/session-counters.js';
+import type { Subscriber } from '../channels/subscriber.js';
 import type { Admission } from './upgrade-authenticator.js';
 
 /** Options of every notification write: a text frame. Shared, so a write allocates none. */
@@ -21,7 +22,7 @@ const TEXT_FRAME = { binary: false } as const;
  * its counters change only through the intent methods below (the counting rules are pure
  * functions in core/session-counters), and the socket is touched only here.
  */
-export class Session {
+export class Session implements Subscriber {
   readonly id: string;
   readonly slotKey: string;
   readonly userKey: UserKey;
@@ -33,8 +34,6 @@ export class Session {
   private awaitingPong = false;
   /** Frames answered with an error since the session began; too many ends it. */
   private badFrames = 0;
-  /** Channels this session receives (kept in step by ChannelIndex). */
-  readonly channels = new Set<string>();
   private subscribeWindow: SubscribeWindow = FRESH_WINDOW;
   /** Rate-limit errors answered in a row; a client that keeps going is closed 4008. */
   private rateLimitStrikes = 0;
