@@ -15,8 +15,8 @@ const MAX_CHANNELS_PER_COMMAND = 500;
  *
  * Invariants:
  * - Subscriptions live on one dedicated subscriber connection (per shard on a cluster) and
- *   follow the FollowBatcher's counts; ioredis resubscribes them all after a reconnect, so no
- *   follow has to be repeated.
+ *   follow the Bus's counts, through the FollowBatcher; ioredis resubscribes them all after
+ *   a reconnect, so no follow has to be repeated.
  * - A channel message reaches the handler only while its channel is followed here, so an
  *   unfollow takes effect at once even before Redis has processed the UNSUBSCRIBE.
  * - Publishing goes through the command connection (`redis.run`): no offline queue, so with
@@ -43,13 +43,14 @@ export class RedisBus extends Bus implements OnModuleInit, OnApplicationShutdown
     private readonly metrics: Metrics,
     topology: RedisTopology,
   ) {
-    super();
+    super(metrics);
     this.channelPrefix = redis.key('ch', '');
     this.controlKey = redis.key('control');
     this.sharded = topology.kind === 'cluster';
     this.batcher = new FollowBatcher(
       (subscribe, unsubscribe) => this.applyBatch(subscribe, unsubscribe),
       (channels) => this.logger.warn(`(un)subscribing ${channels} channels failed; retrying`),
+      (channel) => this.isFollowed(channel),
     );
   }
 
@@ -77,14 +78,8 @@ export class RedisBus extends Bus implements OnModuleInit, OnApplicationShutdown
     await this.send('control', (client) => client.publish(this.controlKey, payload));
   }
 
-  follow(channel: string): void {
-    this.batcher.follow(channel);
-    this.metrics.busFollowedChannels.set(this.batcher.size);
-  }
-
-  unfollow(channel: string): void {
-    this.batcher.unfollow(channel);
-    this.metrics.busFollowedChannels.set(this.batcher.size);
+  protected followChanged(channel: string): void {
+    this.batcher.changed(channel);
   }
 
   /**
@@ -146,7 +141,7 @@ export class RedisBus extends Bus implements OnModuleInit, OnApplicationShutdown
     if (!redisChannel.startsWith(this.channelPrefix)) return;
     this.metrics.busMessagesReceived.inc({ kind: 'channel' });
     const channel = redisChannel.slice(this.channelPrefix.length);
-    if (!this.batcher.isFollowed(channel)) return;
+    if (!this.isFollowed(channel)) return;
     this.dispatchMessage(channel, payload);
   };
 }

@@ -86,6 +86,28 @@ describe.each(impls)('$name', ({ env }) => {
     expect(await node.deliveries.next()).toEqual({ channel: 'doctor:d2', payload: 'marker' });
   });
 
+  it('follows a doubly followed channel once, and a surplus unfollow leaves no debt', async () => {
+    node.bus.follow('patient:twice');
+    node.bus.follow('patient:twice');
+    await node.bus.flushed();
+    expect(await metricValue(node, 'carecast_bus_followed_channels')).toBe(1);
+
+    node.bus.unfollow('patient:twice');
+    node.bus.unfollow('patient:twice');
+    node.bus.unfollow('patient:twice'); // one more than followed
+    await node.bus.flushed();
+    expect(await metricValue(node, 'carecast_bus_followed_channels')).toBe(0);
+
+    // The surplus unfollow is not held against the next follow.
+    node.bus.follow('patient:twice');
+    await node.bus.flushed();
+    await node.bus.publish('patient:twice', 'followed again');
+    expect(await node.deliveries.next()).toEqual({
+      channel: 'patient:twice',
+      payload: 'followed again',
+    });
+  });
+
   it('delivers control messages without any follow, and publish order holds', async () => {
     await node.bus.publishControl('revoke:1');
     await node.bus.publishControl('revoke:2');

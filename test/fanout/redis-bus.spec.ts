@@ -121,6 +121,28 @@ describe('RedisBus on standalone Redis', () => {
     expect(await numsub(node, ['patient:brief', 'patient:kept'])).toEqual([0, 1]);
   });
 
+  it('subscribes once for a double follow and unsubscribes once for a double unfollow', async () => {
+    const node = await oneNode();
+    const subscribesBefore = await commandCalls(node, 'subscribe');
+    node.bus.follow('patient:twice');
+    await node.bus.flushed();
+    node.bus.follow('patient:twice');
+    await node.bus.flushed();
+    expect((await commandCalls(node, 'subscribe')) - subscribesBefore).toBe(1);
+    expect(await numsub(node, ['patient:twice'])).toEqual([1]);
+
+    const unsubscribesBefore = await commandCalls(node, 'unsubscribe');
+    node.bus.unfollow('patient:twice');
+    await node.bus.flushed();
+    expect(await numsub(node, ['patient:twice'])).toEqual([1]);
+    node.bus.unfollow('patient:twice');
+    await node.bus.flushed();
+    node.bus.unfollow('patient:twice'); // one more than followed: sends nothing
+    await node.bus.flushed();
+    expect((await commandCalls(node, 'unsubscribe')) - unsubscribesBefore).toBe(1);
+    expect(await numsub(node, ['patient:twice'])).toEqual([0]);
+  });
+
   it('rejects a publish within a second while Redis is down, and counts it', async () => {
     const node = await oneNode();
     await server.stop();
