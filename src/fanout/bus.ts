@@ -8,8 +8,9 @@ import type { Metrics } from '../metrics/metrics.js';
  * sent unchanged to every subscriber socket. Control messages (revocations, disconnects)
  * reach every node.
  *
- * Implementations: MemoryBus (embedded single node) and RedisBus (pub/sub on a dedicated
- * subscriber connection; sharded pub/sub on Redis Cluster).
+ * Implementations: MemoryBus (embedded single node) and RedisFanoutAdapter, the Redis adapter
+ * for horizontal fan-out (pub/sub on a dedicated subscriber connection; sharded pub/sub on
+ * Redis Cluster).
  *
  * Follows are counted here and nowhere else: a channel is followed while it has more follows
  * than unfollows, an unfollow without a matching follow changes nothing, and an

@@ -3,8 +3,8 @@ import { Bus } from './bus.js';
 
 /**
  * Fan-out for embedded single-node mode: this node is the whole cluster, so publishing is
- * delivering locally. Same observable behaviour as RedisBus, so the gateway cannot tell them
- * apart.
+ * delivering locally. Same observable behaviour as the Redis adapter for horizontal fan-out
+ * (RedisFanoutAdapter), so the gateway cannot tell them apart.
  *
  * Invariants:
  * - Delivery is asynchronous (a microtask), never inside publish(): a publisher never runs
@@ -21,7 +21,7 @@ export class MemoryBus extends Bus {
 
   publish(channel: string, payload: string): Promise<void> {
     queueMicrotask(() => {
-      // Counted like RedisBus, which is only sent the channels it follows.
+      // Counted like the Redis adapter, which is only sent the channels it follows.
       if (!this.isFollowed(channel)) return;
       this.metrics.busMessagesReceived.inc({ kind: 'channel' });
       this.dispatchMessage(channel, payload);

@@ -4,9 +4,10 @@ import { type RedisServerHandle, startRedisServer } from '../support/redis-serve
 import { type BusNode, BusNodes, metricValue, THROWING_PAYLOAD } from './bus-fixtures.js';
 
 /**
- * The behaviour every Bus shares, against MemoryBus (embedded) and RedisBus (standalone
- * Redis). "Not delivered" is never proven by waiting: a message on a followed channel is
- * published after it, and must be the next one to arrive (both buses keep publish order).
+ * The behaviour every Bus shares, against MemoryBus (embedded) and RedisFanoutAdapter
+ * (standalone Redis). "Not delivered" is never proven by waiting: a message on a followed
+ * channel is published after it, and must be the next one to arrive (both buses keep
+ * publish order).
  */
 const nodes = new BusNodes();
 let server: RedisServerHandle;
@@ -25,7 +26,7 @@ afterAll(async () => {
 const impls: { name: string; env: () => Record<string, string> }[] = [
   { name: 'MemoryBus', env: () => ({}) },
   {
-    name: 'RedisBus (standalone)',
+    name: 'RedisFanoutAdapter (standalone)',
     env: () => ({ REDIS_URL: server.url, REDIS_KEY_PREFIX: uniquePrefix('bus') }),
   },
 ];

@@ -4,7 +4,7 @@ import { ConfigModule } from '../../src/config/config.module.js';
 import { Bus } from '../../src/fanout/bus.js';
 import { FanoutModule } from '../../src/fanout/fanout.module.js';
 import { MemoryBus } from '../../src/fanout/memory-bus.js';
-import { RedisBus } from '../../src/fanout/redis-bus.js';
+import { RedisFanoutAdapter } from '../../src/fanout/redis-fanout-adapter.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { RedisService } from '../../src/redis/redis.service.js';
 import { testConfig } from '../support/app.js';
@@ -50,7 +50,7 @@ export class Inbox<T> {
 
 /** One gateway node's bus, built by FanoutModule exactly as the app builds it. */
 export interface BusNode {
-  bus: MemoryBus | RedisBus;
+  bus: MemoryBus | RedisFanoutAdapter;
   metrics: Metrics;
   /** The node's RedisService; its command connection doubles as a probe in tests. */
   redis: RedisService;
@@ -81,7 +81,8 @@ export async function startBusNode(env: Record<string, string> = {}): Promise<Bu
     .compile();
   await moduleRef.init();
   const bus = moduleRef.get(Bus);
-  if (!(bus instanceof MemoryBus) && !(bus instanceof RedisBus)) throw new Error('unknown bus');
+  if (!(bus instanceof MemoryBus) && !(bus instanceof RedisFanoutAdapter))
+    throw new Error('unknown bus');
   const redis = moduleRef.get(RedisService);
   await eventually(async () => redis.isReady(), { timeoutMs: 10_000 });
   await bus.flushed();

@@ -9,9 +9,12 @@ import { FollowBatcher } from './follow-batcher.js';
 const MAX_CHANNELS_PER_COMMAND = 500;
 
 /**
- * Fan-out over Redis pub/sub (contract §6). Channel `c` travels on `<prefix>ch:c`, control on
- * `<prefix>control`; standalone uses SUBSCRIBE/PUBLISH, Redis Cluster sharded
- * SSUBSCRIBE/SPUBLISH for channels and plain pub/sub for control, which every node gets.
+ * The Redis adapter for horizontal fan-out: the Bus that lets any number of gateway nodes
+ * share notifications and control commands over Redis pub/sub (contract §6), so a
+ * notification published on any node reaches the subscribers on every node. Channel `c`
+ * travels on `<prefix>ch:c`, control on `<prefix>control`; standalone uses
+ * SUBSCRIBE/PUBLISH, Redis Cluster sharded SSUBSCRIBE/SPUBLISH for channels and plain
+ * pub/sub for control, which every node gets.
  *
  * Invariants:
  * - Subscriptions live on one dedicated subscriber connection (per shard on a cluster) and
@@ -23,8 +26,8 @@ const MAX_CHANNELS_PER_COMMAND = 500;
  *   Redis down it rejects with StoreUnavailableError within a second and never blocks.
  * - A throwing handler is logged and never reaches ioredis's reply parser.
  */
-export class RedisBus extends Bus implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger(RedisBus.name);
+export class RedisFanoutAdapter extends Bus implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(RedisFanoutAdapter.name);
   private readonly channelPrefix: string;
   private readonly controlKey: string;
   private readonly batcher: FollowBatcher;

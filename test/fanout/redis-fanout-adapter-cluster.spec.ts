@@ -5,8 +5,9 @@ import { type RedisClusterHandle, startRedisCluster } from '../support/redis-ser
 import { type BusNode, BusNodes, type Delivery } from './bus-fixtures.js';
 
 /**
- * RedisBus on a three-master Redis Cluster: channels use sharded pub/sub, so each channel
- * lives on the master owning its slot, and the nodes' subscriptions must reach every master.
+ * The Redis adapter for horizontal fan-out on a three-master Redis Cluster: channels use
+ * sharded pub/sub, so each channel lives on the master owning its slot, and the nodes'
+ * subscriptions must reach every master.
  */
 const nodes = new BusNodes();
 let cluster: RedisClusterHandle;
@@ -44,7 +45,7 @@ async function shardSubscribers(node: BusNode, channels: string[]): Promise<numb
 
 const byChannel = (x: Delivery, y: Delivery): number => x.channel.localeCompare(y.channel);
 
-describe('RedisBus on Redis Cluster (sharded pub/sub)', () => {
+describe('RedisFanoutAdapter on Redis Cluster (sharded pub/sub)', () => {
   it('spreads the test channels over more than one master', async () => {
     const masters = new Set<string>();
     for (const channel of [...aChannels, ...bChannels]) {

@@ -5,7 +5,10 @@ import { type RedisServerHandle, startRedisServer } from '../support/redis-serve
 import { expectUnavailableFast } from '../stores/store-fixtures.js';
 import { type BusNode, BusNodes, metricValue, numsub } from './bus-fixtures.js';
 
-/** RedisBus across nodes sharing one standalone Redis: what only a real Redis can show. */
+/**
+ * The Redis adapter for horizontal fan-out, across nodes sharing one standalone Redis: what
+ * only a real Redis can show.
+ */
 const nodes = new BusNodes();
 let server: RedisServerHandle;
 
@@ -50,7 +53,7 @@ async function controlSubscribers(node: BusNode): Promise<number> {
   return Number(reply[1]);
 }
 
-describe('RedisBus on standalone Redis', () => {
+describe('RedisFanoutAdapter on standalone Redis', () => {
   it('sends each node only the channels its own clients follow', async () => {
     const [a, b] = await twoNodes();
     a.bus.follow('patient:pa');
