@@ -1,11 +1,13 @@
 import { Logger } from '@nestjs/common';
+import type { BusMessage } from '../core/bus-message.js';
 import type { Metrics } from '../metrics/metrics.js';
 
 /**
  * Fan-out between nodes (contract §6). A node follows a channel while it has local
- * subscribers, so it receives only what its own clients want. The payload of a channel
- * message is the exact notification frame text, encoded once by the publishing node and
- * sent unchanged to every subscriber socket. Control messages (revocations, disconnects)
+ * subscribers, so it receives only what its own clients want. A channel message is a
+ * BusMessage: the notification frame text, encoded once by the publishing node and sent
+ * unchanged to every subscriber socket, with its id and publish time. The handler receives
+ * the message as published. Control messages (revocations, disconnects)
  * reach every node.
  *
  * Implementations: MemoryBus (embedded single node) and RedisFanoutAdapter, the Redis adapter
@@ -18,7 +20,7 @@ import type { Metrics } from '../metrics/metrics.js';
  * (`followChanged`). The channel index follows a channel once per node, while it has local
  * subscribers.
  */
-export type ChannelHandler = (channel: string, payload: string) => void;
+export type ChannelHandler = (channel: string, message: BusMessage) => void;
 export type ControlHandler = (payload: string) => void;
 
 export abstract class Bus {
@@ -36,7 +38,7 @@ export abstract class Bus {
    * Sends `payload` to every node following `channel`. Never waits for delivery; rejects
    * with StoreUnavailableError within a second when the bus is down.
    */
-  abstract publish(channel: string, payload: string): Promise<void>;
+  abstract publish(channel: string, message: BusMessage): Promise<void>;
   /** Starts receiving `channel` here. Counted: each follow needs one unfollow. */
   follow(channel: string): void {
     const count = this.follows.get(channel) ?? 0;
@@ -81,8 +83,8 @@ export abstract class Bus {
   }
 
   /** Hands a received channel message to the handler; for implementations. */
-  protected dispatchMessage(channel: string, payload: string): void {
-    this.dispatch(() => this.messageHandler?.(channel, payload));
+  protected dispatchMessage(channel: string, message: BusMessage): void {
+    this.dispatch(() => this.messageHandler?.(channel, message));
   }
 
   protected dispatchControl(payload: string): void {

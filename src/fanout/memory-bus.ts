@@ -1,3 +1,4 @@
+import type { BusMessage } from '../core/bus-message.js';
 import { Metrics } from '../metrics/metrics.js';
 import { Bus } from './bus.js';
 
@@ -19,12 +20,12 @@ export class MemoryBus extends Bus {
     super(metrics);
   }
 
-  publish(channel: string, payload: string): Promise<void> {
+  publish(channel: string, message: BusMessage): Promise<void> {
     queueMicrotask(() => {
       // Counted like the Redis adapter, which is only sent the channels it follows.
       if (!this.isFollowed(channel)) return;
       this.metrics.busMessagesReceived.inc({ kind: 'channel' });
-      this.dispatchMessage(channel, payload);
+      this.dispatchMessage(channel, message);
     });
     return Promise.resolve();
   }

@@ -1,5 +1,6 @@
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { RedisTopology } from '../config/config.types.js';
+import { type BusMessage, messageOfFrame } from '../core/bus-message.js';
 import { Metrics } from '../metrics/metrics.js';
 import { RedisService, type RedisClient } from '../redis/redis.service.js';
 import { Bus } from './bus.js';
@@ -25,6 +26,10 @@ const MAX_CHANNELS_PER_COMMAND = 500;
  * - Publishing goes through the command connection (`redis.run`): no offline queue, so with
  *   Redis down it rejects with StoreUnavailableError within a second and never blocks.
  * - A throwing handler is logged and never reaches ioredis's reply parser.
+ * - The wire format of a channel message is the frame alone, as in earlier releases: the
+ *   frame already holds the id and publish time, which the receiver reads back once per
+ *   message (`messageOfFrame`), and nodes of different releases can run side by side
+ *   during a rolling deploy.
  */
 export class RedisFanoutAdapter extends Bus implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(RedisFanoutAdapter.name);
@@ -70,8 +75,9 @@ export class RedisFanoutAdapter extends Bus implements OnModuleInit, OnApplicati
     );
   }
 
-  async publish(channel: string, payload: string): Promise<void> {
+  async publish(channel: string, message: BusMessage): Promise<void> {
     const key = this.channelPrefix + channel;
+    const payload = message.frame;
     await this.send('channel', (client) =>
       this.sharded ? client.spublish(key, payload) : client.publish(key, payload),
     );
@@ -145,7 +151,7 @@ export class RedisFanoutAdapter extends Bus implements OnModuleInit, OnApplicati
     this.metrics.busMessagesReceived.inc({ kind: 'channel' });
     const channel = redisChannel.slice(this.channelPrefix.length);
     if (!this.isFollowed(channel)) return;
-    this.dispatchMessage(channel, payload);
+    this.dispatchMessage(channel, messageOfFrame(payload));
   };
 }
 

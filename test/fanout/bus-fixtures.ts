@@ -1,6 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { ConfigModule } from '../../src/config/config.module.js';
+import type { BusMessage } from '../../src/core/bus-message.js';
 import { Bus } from '../../src/fanout/bus.js';
 import { FanoutModule } from '../../src/fanout/fanout.module.js';
 import { MemoryBus } from '../../src/fanout/memory-bus.js';
@@ -55,8 +56,15 @@ export interface BusNode {
   /** The node's RedisService; its command connection doubles as a probe in tests. */
   redis: RedisService;
   deliveries: Inbox<Delivery>;
+  /** The same channel messages as `deliveries`, whole: frame, id and publish time. */
+  messages: Inbox<BusMessage>;
   controls: Inbox<string>;
   close(): Promise<void>;
+}
+
+/** A bus message of `frame` alone, without the id and publish time a notification has. */
+export function frameOnly(frame: string): BusMessage {
+  return { id: null, ts: null, frame };
 }
 
 /** A payload the test handler throws on instead of recording. */
@@ -87,10 +95,12 @@ export async function startBusNode(env: Record<string, string> = {}): Promise<Bu
   await eventually(async () => redis.isReady(), { timeoutMs: 10_000 });
   await bus.flushed();
   const deliveries = new Inbox<Delivery>();
+  const messages = new Inbox<BusMessage>();
   const controls = new Inbox<string>();
-  bus.onMessage((channel, payload) => {
-    if (payload === THROWING_PAYLOAD) throw new Error('handler failed');
-    deliveries.push({ channel, payload });
+  bus.onMessage((channel, message) => {
+    if (message.frame === THROWING_PAYLOAD) throw new Error('handler failed');
+    deliveries.push({ channel, payload: message.frame });
+    messages.push(message);
   });
   bus.onControl(controls.push);
   return {
@@ -98,6 +108,7 @@ export async function startBusNode(env: Record<string, string> = {}): Promise<Bu
     metrics: moduleRef.get(Metrics),
     redis,
     deliveries,
+    messages,
     controls,
     close: () => moduleRef.close(),
   };

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Cluster } from 'ioredis';
 import { uniquePrefix } from '../support/app.js';
 import { type RedisClusterHandle, startRedisCluster } from '../support/redis-server.js';
-import { type BusNode, BusNodes, type Delivery } from './bus-fixtures.js';
+import { type BusNode, BusNodes, type Delivery, frameOnly } from './bus-fixtures.js';
 
 /**
  * The Redis adapter for horizontal fan-out on a three-master Redis Cluster: channels use
@@ -63,7 +63,7 @@ describe('RedisFanoutAdapter on Redis Cluster (sharded pub/sub)', () => {
     await Promise.all([a.bus.flushed(), b.bus.flushed()]);
 
     for (const channel of [...aChannels, ...bChannels]) {
-      await a.bus.publish(channel, `to ${channel}`);
+      await a.bus.publish(channel, frameOnly(`to ${channel}`));
     }
 
     const expected = (channels: string[]): Delivery[] =>
@@ -85,8 +85,8 @@ describe('RedisFanoutAdapter on Redis Cluster (sharded pub/sub)', () => {
     await a.bus.flushed();
 
     expect(await shardSubscribers(a, ['patient:c1', 'patient:c2'])).toEqual([0, 1]);
-    await b.bus.publish('patient:c1', 'gone');
-    await b.bus.publish('patient:c2', 'still here');
+    await b.bus.publish('patient:c1', frameOnly('gone'));
+    await b.bus.publish('patient:c2', frameOnly('still here'));
     expect(await a.deliveries.next()).toEqual({ channel: 'patient:c2', payload: 'still here' });
   });
 

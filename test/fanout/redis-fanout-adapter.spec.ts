@@ -3,7 +3,7 @@ import { uniquePrefix } from '../support/app.js';
 import { eventually } from '../support/http-client.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { expectUnavailableFast } from '../stores/store-fixtures.js';
-import { type BusNode, BusNodes, metricValue, numsub } from './bus-fixtures.js';
+import { type BusNode, BusNodes, metricValue, numsub, frameOnly } from './bus-fixtures.js';
 
 /**
  * The Redis adapter for horizontal fan-out, across nodes sharing one standalone Redis: what
@@ -61,8 +61,8 @@ describe('RedisFanoutAdapter on standalone Redis', () => {
     await Promise.all([a.bus.flushed(), b.bus.flushed()]);
 
     // Published through the other node, so it crosses Redis.
-    await b.bus.publish('patient:pa', 'for a');
-    await a.bus.publish('patient:pb', 'for b');
+    await b.bus.publish('patient:pa', frameOnly('for a'));
+    await a.bus.publish('patient:pb', frameOnly('for b'));
 
     expect(await a.deliveries.next()).toEqual({ channel: 'patient:pa', payload: 'for a' });
     expect(await b.deliveries.next()).toEqual({ channel: 'patient:pb', payload: 'for b' });
@@ -91,7 +91,7 @@ describe('RedisFanoutAdapter on standalone Redis', () => {
     expect((await commandCalls(node, 'subscribe')) - subscribesBefore).toBe(1);
     expect(await numsub(node, channels)).toEqual(channels.map(() => 1));
     expect(await metricValue(node, 'carecast_bus_followed_channels')).toBe(200);
-    await node.bus.publish('patient:pt-199', 'last one');
+    await node.bus.publish('patient:pt-199', frameOnly('last one'));
     expect(await node.deliveries.next()).toEqual({
       channel: 'patient:pt-199',
       payload: 'last one',
@@ -150,7 +150,7 @@ describe('RedisFanoutAdapter on standalone Redis', () => {
     const node = await oneNode();
     await server.stop();
     try {
-      await expectUnavailableFast(() => node.bus.publish('patient:p', 'x'));
+      await expectUnavailableFast(() => node.bus.publish('patient:p', frameOnly('x')));
       await expectUnavailableFast(() => node.bus.publishControl('x'));
     } finally {
       await server.start();
@@ -180,7 +180,7 @@ describe('RedisFanoutAdapter on standalone Redis', () => {
       { timeoutMs: 10_000 },
     );
 
-    await b.bus.publish('patient:survivor', 'after restart');
+    await b.bus.publish('patient:survivor', frameOnly('after restart'));
     await b.bus.publishControl('control after restart');
 
     expect(await a.deliveries.next()).toEqual({
