@@ -33,8 +33,3 @@ export function closeCodeOf(reason: CloseReason): number {
       return 4503;
   }
 }
-
-/** Whether a client closed with `code` may reconnect with a fresh ticket. */
-export function mayReconnect(code: number): boolean {
-  return code < 4500;
-}

@@ -7,14 +7,14 @@ import { RedisModule } from '../redis/redis.module.js';
 import { RedisService } from '../redis/redis.service.js';
 import { Bus } from './bus.js';
 import { MemoryBus } from './memory-bus.js';
-import { RedisBus } from './redis-bus.js';
+import { RedisFanoutAdapter } from './redis-fanout-adapter.js';
 
 /**
- * The node's one Bus: Redis pub/sub whenever the node has Redis, so a notification published
- * on any node reaches the subscribers on every node; memory only in embedded single-node
- * mode, where this node holds every subscriber. Nest runs the lifecycle hooks of the instance
- * the factory returns, so RedisBus opens its subscriber at init and stops its timers at
- * shutdown.
+ * The node's one Bus: the Redis adapter for horizontal fan-out whenever the node has Redis,
+ * so a notification published on any node reaches the subscribers on every node; memory only
+ * in embedded single-node mode, where this node holds every subscriber. Nest runs the
+ * lifecycle hooks of the instance the factory returns, so the Redis adapter opens its
+ * subscriber at init and stops its timers at shutdown.
  */
 @Module({
   imports: [RedisModule, MetricsModule],
@@ -24,7 +24,7 @@ import { RedisBus } from './redis-bus.js';
       useFactory: (redis: RedisService, metrics: Metrics, config: Config): Bus =>
         redis.embedded
           ? new MemoryBus(metrics)
-          : new RedisBus(redis, metrics, config.redis.topology),
+          : new RedisFanoutAdapter(redis, metrics, config.redis.topology),
       inject: [RedisService, Metrics, CONFIG],
     },
   ],

@@ -8,13 +8,13 @@ export type ApplyBatch = (subscribe: string[], unsubscribe: string[]) => Promise
 export const RETRY_MS = 1000;
 
 /**
- * The channels this node follows, reference-counted, and their mirror in Redis, kept in step
- * in batches so a burst of subscribes (a reconnecting client, a node starting up) costs one
- * SUBSCRIBE rather than one per channel.
+ * Keeps Redis's subscriptions in step with the channels this node follows (`isWanted`, the
+ * Bus's counts), in batches, so a burst of subscribes (a reconnecting client, a node
+ * starting up) costs one SUBSCRIBE rather than one per channel.
  *
  * Invariants:
- * - `counts` holds positive counts only: a channel is followed exactly while it has an entry.
- *   An unfollow without a matching follow changes nothing.
+ * - The batcher counts nothing: `changed` only marks a channel to compare at the next flush,
+ *   so marking it twice is the same as once.
  * - Changes wait for one setImmediate, so everything done in the same tick (and by the I/O
  *   callbacks of the same poll) goes out together. At flush time each touched channel is
  *   compared with what Redis was last told: a follow and an unfollow in one batch send
@@ -24,7 +24,6 @@ export const RETRY_MS = 1000;
  * - After close() nothing is scheduled: no timer of the batcher outlives the app.
  */
 export class FollowBatcher {
-  private readonly counts = new Map<string, number>();
   /** Channels Redis was last told to subscribe. */
   private readonly sent = new Set<string>();
   /** Channels changed (or failed) since the last flush. */
@@ -41,32 +40,14 @@ export class FollowBatcher {
   constructor(
     private readonly apply: ApplyBatch,
     private readonly onBatchFailed: (channels: number) => void,
+    private readonly isWanted: (channel: string) => boolean,
   ) {}
 
-  /** How many channels are followed. */
-  get size(): number {
-    return this.counts.size;
-  }
-
-  isFollowed(channel: string): boolean {
-    return this.counts.has(channel);
-  }
-
-  follow(channel: string): void {
-    const count = (this.counts.get(channel) ?? 0) + 1;
-    this.counts.set(channel, count);
-    if (count === 1) this.touch(channel);
-  }
-
-  unfollow(channel: string): void {
-    const count = this.counts.get(channel);
-    if (count === undefined) return;
-    if (count > 1) {
-      this.counts.set(channel, count - 1);
-      return;
-    }
-    this.counts.delete(channel);
-    this.touch(channel);
+  /** `channel` started or stopped being followed: compare it with Redis at the next flush. */
+  changed(channel: string): void {
+    this.touched.add(channel);
+    if (this.immediate !== null || this.closed) return;
+    this.immediate = setImmediate(() => this.flush());
   }
 
   /**
@@ -94,18 +75,12 @@ export class FollowBatcher {
     this.nextFlush = null;
   }
 
-  private touch(channel: string): void {
-    this.touched.add(channel);
-    if (this.immediate !== null || this.closed) return;
-    this.immediate = setImmediate(() => this.flush());
-  }
-
   private flush(): void {
     this.immediate = null;
     const subscribe: string[] = [];
     const unsubscribe: string[] = [];
     for (const channel of this.touched) {
-      const wanted = this.counts.has(channel);
+      const wanted = this.isWanted(channel);
       if (wanted === this.sent.has(channel) && !this.unsure.has(channel)) continue;
       this.unsure.delete(channel);
       if (wanted) {

@@ -2,7 +2,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { decodeControl } from '../core/control-commands.js';
 import { Bus } from '../fanout/bus.js';
 import { SessionRegistry } from './session-registry.js';
-import { SubscriptionService } from './subscription-service.js';
+import { SubscriptionService } from '../channels/subscription-service.js';
 
 /** Acts on node-to-node commands for this node's own sessions. */
 @Injectable()

@@ -2,9 +2,10 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
+import type { BusMessage } from '../core/bus-message.js';
 import { Bus } from '../fanout/bus.js';
 import { Metrics } from '../metrics/metrics.js';
-import { ChannelIndex } from './channel-index.js';
+import { ChannelIndex } from '../channels/channel-index.js';
 
 /**
  * The delivery hot path, outside Nest's message pipeline: a notification frame arrives once
@@ -27,18 +28,18 @@ export class Delivery implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.bus.onMessage((channel, frame) => this.deliver(channel, frame));
+    this.bus.onMessage((channel, message) => this.deliver(channel, message));
   }
 
-  deliver(channel: string, frame: string): void {
-    const sessions = this.index.sessionsOf(channel);
+  deliver(channel: string, message: BusMessage): void {
+    const sessions = this.index.subscribersOf(channel);
     if (!sessions || sessions.size === 0) return;
-    const buffer = Buffer.from(frame);
+    const buffer = Buffer.from(message.frame);
     const now = Date.now();
     let delivered = 0;
     for (const session of sessions) {
       if (!session.open) continue;
-      if (session.socket.bufferedAmount + buffer.length > this.maxBuffered) {
+      if (session.bufferedAmount + buffer.length > this.maxBuffered) {
         session.close('slow_consumer', now);
         this.metrics.deliveryFailures.inc({ reason: 'slow_consumer' });
         this.audit.record({
@@ -48,33 +49,17 @@ export class Delivery implements OnModuleInit {
           actor: session.userKey,
           conn: session.id,
           channel,
-          notification: notificationId(frame),
+          notification: message.id ?? undefined,
           code: 4009,
         });
         continue;
       }
-      session.socket.send(buffer, { binary: false });
+      session.sendEncoded(buffer);
       delivered += 1;
     }
     // Counted per batch, not per socket, to keep the loop tight.
     this.metrics.delivered.inc(delivered);
-    const ts = publishedAt(frame);
-    if (ts !== null) this.metrics.deliveryLatency.observe(Math.max(0, now - ts) / 1000);
-  }
-}
-
-/** `ts` closes every notification frame (see encodeNotificationFrame); read it without parsing. */
-function publishedAt(frame: string): number | null {
-  const at = frame.lastIndexOf('"ts":');
-  const ts = at === -1 ? NaN : Number(frame.slice(at + 5, -1));
-  return Number.isFinite(ts) ? ts : null;
-}
-
-function notificationId(frame: string): string | undefined {
-  try {
-    const id = (JSON.parse(frame) as { id?: unknown }).id;
-    return typeof id === 'string' ? id : undefined;
-  } catch {
-    return undefined;
+    if (message.ts !== null)
+      this.metrics.deliveryLatency.observe(Math.max(0, now - message.ts) / 1000);
   }
 }

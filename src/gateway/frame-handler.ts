@@ -6,18 +6,12 @@ import type { Config } from '../config/config.types.js';
 import { userKey } from '../core/principal.js';
 import { type ClientFrame, parseClientFrame, type WsErrorCode } from '../core/protocol.js';
 import { sessionExpiry } from '../core/ticket.js';
+import type { SubscribeAnswer } from '../core/session-counters.js';
 import { Metrics } from '../metrics/metrics.js';
 import { TicketSigner } from '../tickets/ticket-signer.js';
 import { TicketStore } from '../tickets/ticket-store.js';
 import type { Session } from './session.js';
-import {
-  MAX_RATE_LIMIT_STRIKES,
-  type SubscribeOutcome,
-  SubscriptionService,
-} from './subscription-service.js';
-
-/** A client that keeps sending malformed or unknown frames is closed 4500 after this many. */
-export const MAX_BAD_FRAMES = 10;
+import { type SubscribeOutcome, SubscriptionService } from '../channels/subscription-service.js';
 
 /**
  * Answers every client frame with exactly one frame: `ack`, `pong` or `error`. Nothing is
@@ -81,15 +75,12 @@ export class FrameHandler {
     }
     if (!redeemed)
       return this.refreshRefused(session, frame.id, 'ticket_reused', verified.grant.jti);
-    session.principal = verified.grant.principal;
-    session.expiresAt = sessionExpiry(
-      now,
-      this.sessionMaxSeconds,
-      verified.grant.accessTokenExpiresAt,
+    session.extend(
+      verified.grant.principal,
+      sessionExpiry(now, this.sessionMaxSeconds, verified.grant.accessTokenExpiresAt),
     );
     // The new ticket may drop a launch context: what it no longer allows is revoked.
-    for (const channel of [...session.channels])
-      await this.subscriptions.reevaluate(session, channel);
+    await this.subscriptions.reevaluateAll(session);
     this.audit.record({
       event: 'ws.refreshed',
       outcome: 'allow',
@@ -114,23 +105,19 @@ export class FrameHandler {
   }
 
   private answer(session: Session, id: string, outcome: SubscribeOutcome): void {
-    if (outcome.ok) {
-      session.rateLimitStrikes = 0;
-      session.send({ type: 'ack', id });
-      return;
-    }
-    this.refuse(session, outcome.code, id);
-    if (outcome.code !== 'rate_limited') return;
-    session.rateLimitStrikes += 1;
-    if (session.rateLimitStrikes > MAX_RATE_LIMIT_STRIKES)
-      session.close('rate_limited', Date.now());
+    if (outcome.ok) session.send({ type: 'ack', id });
+    else this.refuse(session, outcome.code, id);
+    session.noteSubscribeAnswer(answerOf(outcome), Date.now());
   }
 
   private refuse(session: Session, code: WsErrorCode, id?: string): void {
     this.metrics.wsFrameErrors.inc({ code });
     session.send(id === undefined ? { type: 'error', code } : { type: 'error', id, code });
-    if (code !== 'bad_request' && code !== 'unknown_type') return;
-    session.badFrames += 1;
-    if (session.badFrames > MAX_BAD_FRAMES) session.close('protocol_error', Date.now());
+    if (code === 'bad_request' || code === 'unknown_type') session.noteBadFrame(Date.now());
   }
+}
+
+function answerOf(outcome: SubscribeOutcome): SubscribeAnswer {
+  if (outcome.ok) return 'ok';
+  return outcome.code === 'rate_limited' ? 'rate_limited' : 'refused';
 }

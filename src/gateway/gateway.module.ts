@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { CareTeamsModule } from '../care-teams/care-teams.module.js';
+import { ChannelsModule } from '../channels/channels.module.js';
 import { FanoutModule } from '../fanout/fanout.module.js';
 import { LifecycleModule } from '../lifecycle/lifecycle.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
@@ -7,19 +7,19 @@ import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { RedisModule } from '../redis/redis.module.js';
 import { TicketsModule } from '../tickets/tickets.module.js';
 import { UsersModule } from '../users/users.module.js';
-import { ChannelIndex } from './channel-index.js';
 import { connectionCounterProvider } from './connection-counter.provider.js';
 import { ControlListener } from './control-listener.js';
 import { Delivery } from './delivery.js';
 import { FrameHandler } from './frame-handler.js';
 import { Gateway } from './gateway.js';
 import { SessionRegistry } from './session-registry.js';
-import { SubscriptionService } from './subscription-service.js';
 import { UpgradeAuthenticator } from './upgrade-authenticator.js';
 
 /**
- * The public WebSocket side: upgrade checks, sessions, subscriptions and local delivery.
- * It registers its delivery callback with the bus; the bus never imports the gateway.
+ * The public WebSocket side, the socket lifecycle: upgrade checks, sessions, frame handling,
+ * heartbeats and local delivery. Channels (index and subscription decisions) come from
+ * ChannelsModule. It registers its delivery callback with the bus; the bus never imports
+ * the gateway.
  */
 @Module({
   imports: [
@@ -29,15 +29,13 @@ import { UpgradeAuthenticator } from './upgrade-authenticator.js';
     TicketsModule,
     UsersModule,
     RateLimitModule,
-    CareTeamsModule,
+    ChannelsModule,
     FanoutModule,
   ],
   providers: [
     connectionCounterProvider,
     UpgradeAuthenticator,
     SessionRegistry,
-    ChannelIndex,
-    SubscriptionService,
     FrameHandler,
     Delivery,
     ControlListener,

@@ -7,7 +7,7 @@ import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
 import { sessionExpiry } from '../core/ticket.js';
 import { Metrics } from '../metrics/metrics.js';
-import { ChannelIndex } from './channel-index.js';
+import { ChannelIndex } from '../channels/channel-index.js';
 import { ConnectionCounter } from './connection-counter.js';
 import { FrameHandler } from './frame-handler.js';
 import { Session } from './session.js';
@@ -65,7 +65,7 @@ export class Gateway implements OnGatewayConnection {
         .handle(session, data, isBinary)
         .catch(() => session.close('internal_error', Date.now()));
     });
-    socket.on('pong', () => (session.awaitingPong = false));
+    socket.on('pong', () => session.notePong());
     socket.on('error', () => this.logger.debug({ conn: session.id }, 'socket error'));
     socket.once('close', (code: number) => this.closed(session, code));
     session.send({

@@ -43,10 +43,6 @@ export class SessionRegistry implements OnModuleInit, OnApplicationShutdown {
     metrics.onScrape(() => metrics.wsConnections.set(this.sessions.size));
   }
 
-  get size(): number {
-    return this.sessions.size;
-  }
-
   onModuleInit(): void {
     this.nextHeartbeatAt = Date.now() + this.heartbeatMs;
     this.timer = setInterval(() => this.sweep(Date.now()), SWEEP_INTERVAL_MS);
@@ -55,7 +51,7 @@ export class SessionRegistry implements OnModuleInit, OnApplicationShutdown {
 
   onApplicationShutdown(): void {
     if (this.timer) clearInterval(this.timer);
-    for (const session of this.sessions) session.socket.terminate();
+    for (const session of this.sessions) session.terminate();
   }
 
   add(session: Session): void {
@@ -83,16 +79,11 @@ export class SessionRegistry implements OnModuleInit, OnApplicationShutdown {
     if (heartbeat) this.nextHeartbeatAt = now + this.heartbeatMs;
     for (const session of this.sessions) {
       if (session.closingSince !== null) {
-        if (now - session.closingSince > CLOSE_HANDSHAKE_MS) session.socket.terminate();
+        if (now - session.closingSince > CLOSE_HANDSHAKE_MS) session.terminate();
       } else if (now >= session.expiresAt) {
         session.close('session_expired', now);
       } else if (heartbeat) {
-        if (session.awaitingPong) {
-          session.close('heartbeat_timeout', now);
-        } else {
-          session.awaitingPong = true;
-          session.socket.ping();
-        }
+        session.heartbeat(now);
       }
     }
     if (heartbeat) this.renewSlots(now);
@@ -106,7 +97,7 @@ export class SessionRegistry implements OnModuleInit, OnApplicationShutdown {
     for (const session of this.sessions) session.close('going_away', now);
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_HANDSHAKE_MS).unref());
     await Promise.race([gone, timeout]);
-    for (const session of this.sessions) session.socket.terminate();
+    for (const session of this.sessions) session.terminate();
   }
 
   private renewSlots(now: number): void {

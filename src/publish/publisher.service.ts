@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { formatChannel } from '../core/channel.js';
-import { encodeNotificationFrame, type Notification } from '../core/notification.js';
+import { notificationMessage } from '../core/bus-message.js';
+import type { Notification } from '../core/notification.js';
 import { Bus } from '../fanout/bus.js';
 import { Metrics } from '../metrics/metrics.js';
 import { IdempotencyStore } from './idempotency-store.js';
@@ -51,7 +52,7 @@ export class Publisher {
     }
     if (fresh) {
       try {
-        await this.bus.publish(channel, encodeNotificationFrame(n, now));
+        await this.bus.publish(channel, notificationMessage(n, now));
       } catch (error) {
         // Not published, so not seen: a retry of the same id must be delivered.
         await this.idempotency.release(n.id).catch(() => undefined);

@@ -49,9 +49,6 @@ export interface JwksCacheOptions {
   readonly timeoutMs: number;
 }
 
-/** Optional injection token for JwksCacheOptions; absent means the defaults. */
-export const JWKS_CACHE_OPTIONS = Symbol('carecast.jwks-cache-options');
-
 export const DEFAULT_JWKS_CACHE: JwksCacheOptions = {
   cooldownMs: 30_000,
   cacheMaxAgeMs: 600_000,
@@ -87,10 +84,7 @@ export class AccessTokenVerifier implements OnModuleInit {
   private readonly options: JWTVerifyOptions;
   private key: Promise<VerificationKey> | null = null;
 
-  constructor(
-    @Inject(CONFIG) config: Config,
-    @Optional() @Inject(JWKS_CACHE_OPTIONS) cache?: Partial<JwksCacheOptions>,
-  ) {
+  constructor(@Inject(CONFIG) config: Config, @Optional() cache?: Partial<JwksCacheOptions>) {
     this.auth = config.auth;
     this.cache = { ...DEFAULT_JWKS_CACHE, ...cache };
     this.options = {

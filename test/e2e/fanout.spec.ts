@@ -194,14 +194,16 @@ describe('fan-out across two nodes', () => {
     // Large frames straight onto node A's bus fill the kernel buffers quickly; the delivery
     // path is the same as for API-published notifications.
     const bus = a.app.nest.get(Bus);
-    const big = JSON.stringify({
+    const ts = Date.now();
+    const frame = JSON.stringify({
       type: 'notification',
       channel: 'patient:pt-slow0001',
       id: 'x',
       kind: 'k',
       ref: 'r'.repeat(65_536),
-      ts: Date.now(),
+      ts,
     });
+    const big = { id: 'x', ts, frame };
     const closed = slow.closed;
     let sent = 0;
     let done = false;

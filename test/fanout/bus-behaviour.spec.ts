@@ -1,12 +1,22 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { notificationMessage } from '../../src/core/bus-message.js';
+import type { Notification } from '../../src/core/notification.js';
+import type { OpaqueId } from '../../src/core/opaque-id.js';
 import { uniquePrefix } from '../support/app.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
-import { type BusNode, BusNodes, metricValue, THROWING_PAYLOAD } from './bus-fixtures.js';
+import {
+  type BusNode,
+  BusNodes,
+  metricValue,
+  THROWING_PAYLOAD,
+  frameOnly,
+} from './bus-fixtures.js';
 
 /**
- * The behaviour every Bus shares, against MemoryBus (embedded) and RedisBus (standalone
- * Redis). "Not delivered" is never proven by waiting: a message on a followed channel is
- * published after it, and must be the next one to arrive (both buses keep publish order).
+ * The behaviour every Bus shares, against MemoryBus (embedded) and RedisFanoutAdapter
+ * (standalone Redis). "Not delivered" is never proven by waiting: a message on a followed
+ * channel is published after it, and must be the next one to arrive (both buses keep
+ * publish order).
  */
 const nodes = new BusNodes();
 let server: RedisServerHandle;
@@ -25,7 +35,7 @@ afterAll(async () => {
 const impls: { name: string; env: () => Record<string, string> }[] = [
   { name: 'MemoryBus', env: () => ({}) },
   {
-    name: 'RedisBus (standalone)',
+    name: 'RedisFanoutAdapter (standalone)',
     env: () => ({ REDIS_URL: server.url, REDIS_KEY_PREFIX: uniquePrefix('bus') }),
   },
 ];
@@ -42,11 +52,31 @@ describe.each(impls)('$name', ({ env }) => {
     node.bus.follow('patient:pt-1');
     await node.bus.flushed();
 
-    await node.bus.publish('patient:pt-other', 'not followed here');
-    await node.bus.publish('patient:pt-1', payload);
+    await node.bus.publish('patient:pt-other', frameOnly('not followed here'));
+    await node.bus.publish('patient:pt-1', frameOnly(payload));
 
     expect(await node.deliveries.next()).toEqual({ channel: 'patient:pt-1', payload });
     expect(await metricValue(node, 'carecast_bus_followed_channels')).toBe(1);
+  });
+
+  it('hands the handler a notification with its id and publish time beside the frame', async () => {
+    const notification: Notification = {
+      id: 'nt-message01' as OpaqueId,
+      channel: { kind: 'patient', id: 'pt-message01' as OpaqueId },
+      kind: 'appointment',
+      ref: 'apt-message01' as OpaqueId,
+    };
+    const sent = notificationMessage(notification, 1_750_000_000_123);
+    node.bus.follow('patient:pt-message01');
+    await node.bus.flushed();
+
+    await node.bus.publish('patient:pt-message01', sent);
+
+    expect(await node.messages.next()).toEqual({
+      id: 'nt-message01',
+      ts: 1_750_000_000_123,
+      frame: sent.frame,
+    });
   });
 
   it('stops delivering a channel as soon as it is unfollowed', async () => {
@@ -55,8 +85,8 @@ describe.each(impls)('$name', ({ env }) => {
     await node.bus.flushed();
 
     node.bus.unfollow('patient:a');
-    await node.bus.publish('patient:a', 'after unfollow');
-    await node.bus.publish('patient:b', 'still followed');
+    await node.bus.publish('patient:a', frameOnly('after unfollow'));
+    await node.bus.publish('patient:b', frameOnly('still followed'));
 
     expect(await node.deliveries.next()).toEqual({
       channel: 'patient:b',
@@ -72,7 +102,7 @@ describe.each(impls)('$name', ({ env }) => {
     node.bus.unfollow('doctor:d1');
     await node.bus.flushed();
 
-    await node.bus.publish('doctor:d1', 'one follower left');
+    await node.bus.publish('doctor:d1', frameOnly('one follower left'));
     expect(await node.deliveries.next()).toEqual({
       channel: 'doctor:d1',
       payload: 'one follower left',
@@ -81,9 +111,31 @@ describe.each(impls)('$name', ({ env }) => {
     node.bus.unfollow('doctor:d1');
     node.bus.unfollow('doctor:d1'); // unbalanced: must not disturb anything
     await node.bus.flushed();
-    await node.bus.publish('doctor:d1', 'no follower left');
-    await node.bus.publish('doctor:d2', 'marker');
+    await node.bus.publish('doctor:d1', frameOnly('no follower left'));
+    await node.bus.publish('doctor:d2', frameOnly('marker'));
     expect(await node.deliveries.next()).toEqual({ channel: 'doctor:d2', payload: 'marker' });
+  });
+
+  it('follows a doubly followed channel once, and a surplus unfollow leaves no debt', async () => {
+    node.bus.follow('patient:twice');
+    node.bus.follow('patient:twice');
+    await node.bus.flushed();
+    expect(await metricValue(node, 'carecast_bus_followed_channels')).toBe(1);
+
+    node.bus.unfollow('patient:twice');
+    node.bus.unfollow('patient:twice');
+    node.bus.unfollow('patient:twice'); // one more than followed
+    await node.bus.flushed();
+    expect(await metricValue(node, 'carecast_bus_followed_channels')).toBe(0);
+
+    // The surplus unfollow is not held against the next follow.
+    node.bus.follow('patient:twice');
+    await node.bus.flushed();
+    await node.bus.publish('patient:twice', frameOnly('followed again'));
+    expect(await node.deliveries.next()).toEqual({
+      channel: 'patient:twice',
+      payload: 'followed again',
+    });
   });
 
   it('delivers control messages without any follow, and publish order holds', async () => {
@@ -97,8 +149,8 @@ describe.each(impls)('$name', ({ env }) => {
     node.bus.follow('patient:x');
     await node.bus.flushed();
 
-    await node.bus.publish('patient:x', THROWING_PAYLOAD);
-    await node.bus.publish('patient:x', 'next one');
+    await node.bus.publish('patient:x', frameOnly(THROWING_PAYLOAD));
+    await node.bus.publish('patient:x', frameOnly('next one'));
 
     expect(await node.deliveries.next()).toEqual({ channel: 'patient:x', payload: 'next one' });
   });

@@ -1,10 +1,12 @@
 import type { LoggerService } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { ConfigModule } from '../../src/config/config.module.js';
+import type { BusMessage } from '../../src/core/bus-message.js';
 import { Bus } from '../../src/fanout/bus.js';
 import { FanoutModule } from '../../src/fanout/fanout.module.js';
 import { MemoryBus } from '../../src/fanout/memory-bus.js';
-import { RedisBus } from '../../src/fanout/redis-bus.js';
+import { RedisFanoutAdapter } from '../../src/fanout/redis-fanout-adapter.js';
+import { ScrapeHooks } from '../../src/metrics/scrape-hooks.js';
 import { RedisService } from '../../src/redis/redis.service.js';
 import { testConfig } from '../support/app.js';
 import { eventually } from '../support/http-client.js';
@@ -54,14 +56,23 @@ export class Inbox<T> {
 
 /** One gateway node's bus, built by FanoutModule exactly as the app builds it. */
 export interface BusNode {
-  bus: MemoryBus | RedisBus;
+  bus: MemoryBus | RedisFanoutAdapter;
   /** The node's own metrics: bus nodes of one test share a process, not their counts. */
   metrics: PrivateMetrics;
+  /** Runs the node's before-scrape hooks, as a scrape of /metrics would. */
+  beforeScrape(): void;
   /** The node's RedisService; its command connection doubles as a probe in tests. */
   redis: RedisService;
   deliveries: Inbox<Delivery>;
+  /** The same channel messages as `deliveries`, whole: frame, id and publish time. */
+  messages: Inbox<BusMessage>;
   controls: Inbox<string>;
   close(): Promise<void>;
+}
+
+/** A bus message of `frame` alone, without the id and publish time a notification has. */
+export function frameOnly(frame: string): BusMessage {
+  return { id: null, ts: null, frame };
 }
 
 /** A payload the test handler throws on instead of recording. */
@@ -90,22 +101,27 @@ export async function startBusNode(env: Record<string, string> = {}): Promise<Bu
     .compile();
   await moduleRef.init();
   const bus = moduleRef.get(Bus);
-  if (!(bus instanceof MemoryBus) && !(bus instanceof RedisBus)) throw new Error('unknown bus');
+  if (!(bus instanceof MemoryBus) && !(bus instanceof RedisFanoutAdapter))
+    throw new Error('unknown bus');
   const redis = moduleRef.get(RedisService);
   await eventually(async () => redis.isReady(), { timeoutMs: 10_000 });
   await bus.flushed();
   const deliveries = new Inbox<Delivery>();
+  const messages = new Inbox<BusMessage>();
   const controls = new Inbox<string>();
-  bus.onMessage((channel, payload) => {
-    if (payload === THROWING_PAYLOAD) throw new Error('handler failed');
-    deliveries.push({ channel, payload });
+  bus.onMessage((channel, message) => {
+    if (message.frame === THROWING_PAYLOAD) throw new Error('handler failed');
+    deliveries.push({ channel, payload: message.frame });
+    messages.push(message);
   });
   bus.onControl(controls.push);
   return {
     bus,
     metrics,
+    beforeScrape: () => moduleRef.get(ScrapeHooks).run(),
     redis,
     deliveries,
+    messages,
     controls,
     close: () => moduleRef.close(),
   };
@@ -128,6 +144,7 @@ export class BusNodes {
 
 /** The value of one metric series in the node's /metrics text, e.g. `x_total{kind="a"}`. */
 export async function metricValue(node: BusNode, series: string): Promise<number> {
+  node.beforeScrape();
   const line = (await node.metrics.registry.metrics())
     .split('\n')
     .find((l) => l.startsWith(`${series} `));

@@ -3,9 +3,12 @@ import { uniquePrefix } from '../support/app.js';
 import { eventually } from '../support/http-client.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { expectUnavailableFast } from '../stores/store-fixtures.js';
-import { type BusNode, BusNodes, metricValue, numsub } from './bus-fixtures.js';
+import { type BusNode, BusNodes, metricValue, numsub, frameOnly } from './bus-fixtures.js';
 
-/** RedisBus across nodes sharing one standalone Redis: what only a real Redis can show. */
+/**
+ * The Redis adapter for horizontal fan-out, across nodes sharing one standalone Redis: what
+ * only a real Redis can show.
+ */
 const nodes = new BusNodes();
 let server: RedisServerHandle;
 
@@ -50,7 +53,7 @@ async function controlSubscribers(node: BusNode): Promise<number> {
   return Number(reply[1]);
 }
 
-describe('RedisBus on standalone Redis', () => {
+describe('RedisFanoutAdapter on standalone Redis', () => {
   it('sends each node only the channels its own clients follow', async () => {
     const [a, b] = await twoNodes();
     a.bus.follow('patient:pa');
@@ -58,8 +61,8 @@ describe('RedisBus on standalone Redis', () => {
     await Promise.all([a.bus.flushed(), b.bus.flushed()]);
 
     // Published through the other node, so it crosses Redis.
-    await b.bus.publish('patient:pa', 'for a');
-    await a.bus.publish('patient:pb', 'for b');
+    await b.bus.publish('patient:pa', frameOnly('for a'));
+    await a.bus.publish('patient:pb', frameOnly('for b'));
 
     expect(await a.deliveries.next()).toEqual({ channel: 'patient:pa', payload: 'for a' });
     expect(await b.deliveries.next()).toEqual({ channel: 'patient:pb', payload: 'for b' });
@@ -88,7 +91,7 @@ describe('RedisBus on standalone Redis', () => {
     expect((await commandCalls(node, 'subscribe')) - subscribesBefore).toBe(1);
     expect(await numsub(node, channels)).toEqual(channels.map(() => 1));
     expect(await metricValue(node, 'carecast_bus_followed_channels')).toBe(200);
-    await node.bus.publish('patient:pt-199', 'last one');
+    await node.bus.publish('patient:pt-199', frameOnly('last one'));
     expect(await node.deliveries.next()).toEqual({
       channel: 'patient:pt-199',
       payload: 'last one',
@@ -121,11 +124,33 @@ describe('RedisBus on standalone Redis', () => {
     expect(await numsub(node, ['patient:brief', 'patient:kept'])).toEqual([0, 1]);
   });
 
+  it('subscribes once for a double follow and unsubscribes once for a double unfollow', async () => {
+    const node = await oneNode();
+    const subscribesBefore = await commandCalls(node, 'subscribe');
+    node.bus.follow('patient:twice');
+    await node.bus.flushed();
+    node.bus.follow('patient:twice');
+    await node.bus.flushed();
+    expect((await commandCalls(node, 'subscribe')) - subscribesBefore).toBe(1);
+    expect(await numsub(node, ['patient:twice'])).toEqual([1]);
+
+    const unsubscribesBefore = await commandCalls(node, 'unsubscribe');
+    node.bus.unfollow('patient:twice');
+    await node.bus.flushed();
+    expect(await numsub(node, ['patient:twice'])).toEqual([1]);
+    node.bus.unfollow('patient:twice');
+    await node.bus.flushed();
+    node.bus.unfollow('patient:twice'); // one more than followed: sends nothing
+    await node.bus.flushed();
+    expect((await commandCalls(node, 'unsubscribe')) - unsubscribesBefore).toBe(1);
+    expect(await numsub(node, ['patient:twice'])).toEqual([0]);
+  });
+
   it('rejects a publish within a second while Redis is down, and counts it', async () => {
     const node = await oneNode();
     await server.stop();
     try {
-      await expectUnavailableFast(() => node.bus.publish('patient:p', 'x'));
+      await expectUnavailableFast(() => node.bus.publish('patient:p', frameOnly('x')));
       await expectUnavailableFast(() => node.bus.publishControl('x'));
     } finally {
       await server.start();
@@ -155,7 +180,7 @@ describe('RedisBus on standalone Redis', () => {
       { timeoutMs: 10_000 },
     );
 
-    await b.bus.publish('patient:survivor', 'after restart');
+    await b.bus.publish('patient:survivor', frameOnly('after restart'));
     await b.bus.publishControl('control after restart');
 
     expect(await a.deliveries.next()).toEqual({

@@ -2,11 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Cluster } from 'ioredis';
 import { uniquePrefix } from '../support/app.js';
 import { type RedisClusterHandle, startRedisCluster } from '../support/redis-server.js';
-import { type BusNode, BusNodes, type Delivery } from './bus-fixtures.js';
+import { type BusNode, BusNodes, type Delivery, frameOnly } from './bus-fixtures.js';
 
 /**
- * RedisBus on a three-master Redis Cluster: channels use sharded pub/sub, so each channel
- * lives on the master owning its slot, and the nodes' subscriptions must reach every master.
+ * The Redis adapter for horizontal fan-out on a three-master Redis Cluster: channels use
+ * sharded pub/sub, so each channel lives on the master owning its slot, and the nodes'
+ * subscriptions must reach every master.
  */
 const nodes = new BusNodes();
 let cluster: RedisClusterHandle;
@@ -44,7 +45,7 @@ async function shardSubscribers(node: BusNode, channels: string[]): Promise<numb
 
 const byChannel = (x: Delivery, y: Delivery): number => x.channel.localeCompare(y.channel);
 
-describe('RedisBus on Redis Cluster (sharded pub/sub)', () => {
+describe('RedisFanoutAdapter on Redis Cluster (sharded pub/sub)', () => {
   it('spreads the test channels over more than one master', async () => {
     const masters = new Set<string>();
     for (const channel of [...aChannels, ...bChannels]) {
@@ -62,7 +63,7 @@ describe('RedisBus on Redis Cluster (sharded pub/sub)', () => {
     await Promise.all([a.bus.flushed(), b.bus.flushed()]);
 
     for (const channel of [...aChannels, ...bChannels]) {
-      await a.bus.publish(channel, `to ${channel}`);
+      await a.bus.publish(channel, frameOnly(`to ${channel}`));
     }
 
     const expected = (channels: string[]): Delivery[] =>
@@ -84,8 +85,8 @@ describe('RedisBus on Redis Cluster (sharded pub/sub)', () => {
     await a.bus.flushed();
 
     expect(await shardSubscribers(a, ['patient:c1', 'patient:c2'])).toEqual([0, 1]);
-    await b.bus.publish('patient:c1', 'gone');
-    await b.bus.publish('patient:c2', 'still here');
+    await b.bus.publish('patient:c1', frameOnly('gone'));
+    await b.bus.publish('patient:c2', frameOnly('still here'));
     expect(await a.deliveries.next()).toEqual({ channel: 'patient:c2', payload: 'still here' });
   });
 

@@ -1,5 +1,6 @@
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { RedisTopology } from '../config/config.types.js';
+import { type BusMessage, messageOfFrame } from '../core/bus-message.js';
 import { Metrics } from '../metrics/metrics.js';
 import { RedisService, type RedisClient } from '../redis/redis.service.js';
 import { Bus } from './bus.js';
@@ -9,22 +10,29 @@ import { FollowBatcher } from './follow-batcher.js';
 const MAX_CHANNELS_PER_COMMAND = 500;
 
 /**
- * Fan-out over Redis pub/sub (contract §6). Channel `c` travels on `<prefix>ch:c`, control on
- * `<prefix>control`; standalone uses SUBSCRIBE/PUBLISH, Redis Cluster sharded
- * SSUBSCRIBE/SPUBLISH for channels and plain pub/sub for control, which every node gets.
+ * The Redis adapter for horizontal fan-out: the Bus that lets any number of gateway nodes
+ * share notifications and control commands over Redis pub/sub (contract §6), so a
+ * notification published on any node reaches the subscribers on every node. Channel `c`
+ * travels on `<prefix>ch:c`, control on `<prefix>control`; standalone uses
+ * SUBSCRIBE/PUBLISH, Redis Cluster sharded SSUBSCRIBE/SPUBLISH for channels and plain
+ * pub/sub for control, which every node gets.
  *
  * Invariants:
  * - Subscriptions live on one dedicated subscriber connection (per shard on a cluster) and
- *   follow the FollowBatcher's counts; ioredis resubscribes them all after a reconnect, so no
- *   follow has to be repeated.
+ *   follow the Bus's counts, through the FollowBatcher; ioredis resubscribes them all after
+ *   a reconnect, so no follow has to be repeated.
  * - A channel message reaches the handler only while its channel is followed here, so an
  *   unfollow takes effect at once even before Redis has processed the UNSUBSCRIBE.
  * - Publishing goes through the command connection (`redis.run`): no offline queue, so with
  *   Redis down it rejects with StoreUnavailableError within a second and never blocks.
  * - A throwing handler is logged and never reaches ioredis's reply parser.
+ * - The wire format of a channel message is the frame alone, as in earlier releases: the
+ *   frame already holds the id and publish time, which the receiver reads back once per
+ *   message (`messageOfFrame`), and nodes of different releases can run side by side
+ *   during a rolling deploy.
  */
-export class RedisBus extends Bus implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger(RedisBus.name);
+export class RedisFanoutAdapter extends Bus implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(RedisFanoutAdapter.name);
   private readonly channelPrefix: string;
   private readonly controlKey: string;
   private readonly batcher: FollowBatcher;
@@ -43,13 +51,14 @@ export class RedisBus extends Bus implements OnModuleInit, OnApplicationShutdown
     private readonly metrics: Metrics,
     topology: RedisTopology,
   ) {
-    super();
+    super(metrics);
     this.channelPrefix = redis.key('ch', '');
     this.controlKey = redis.key('control');
     this.sharded = topology.kind === 'cluster';
     this.batcher = new FollowBatcher(
       (subscribe, unsubscribe) => this.applyBatch(subscribe, unsubscribe),
       (channels) => this.logger.warn(`(un)subscribing ${channels} channels failed; retrying`),
+      (channel) => this.isFollowed(channel),
     );
   }
 
@@ -66,8 +75,9 @@ export class RedisBus extends Bus implements OnModuleInit, OnApplicationShutdown
     );
   }
 
-  async publish(channel: string, payload: string): Promise<void> {
+  async publish(channel: string, message: BusMessage): Promise<void> {
     const key = this.channelPrefix + channel;
+    const payload = message.frame;
     await this.send('channel', (client) =>
       this.sharded ? client.spublish(key, payload) : client.publish(key, payload),
     );
@@ -77,14 +87,8 @@ export class RedisBus extends Bus implements OnModuleInit, OnApplicationShutdown
     await this.send('control', (client) => client.publish(this.controlKey, payload));
   }
 
-  follow(channel: string): void {
-    this.batcher.follow(channel);
-    this.metrics.busFollowedChannels.set(this.batcher.size);
-  }
-
-  unfollow(channel: string): void {
-    this.batcher.unfollow(channel);
-    this.metrics.busFollowedChannels.set(this.batcher.size);
+  protected followChanged(channel: string): void {
+    this.batcher.changed(channel);
   }
 
   /**
@@ -146,8 +150,8 @@ export class RedisBus extends Bus implements OnModuleInit, OnApplicationShutdown
     if (!redisChannel.startsWith(this.channelPrefix)) return;
     this.metrics.busMessagesReceived.inc({ kind: 'channel' });
     const channel = redisChannel.slice(this.channelPrefix.length);
-    if (!this.batcher.isFollowed(channel)) return;
-    this.dispatchMessage(channel, payload);
+    if (!this.isFollowed(channel)) return;
+    this.dispatchMessage(channel, messageOfFrame(payload));
   };
 }
 

@@ -9,15 +9,12 @@ import type { WsErrorCode } from '../core/protocol.js';
 import { Metrics } from '../metrics/metrics.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { ChannelIndex } from './channel-index.js';
-import type { Session } from './session.js';
-
-/** After this many rate-limit errors in a row, the client is closed 4008. */
-export const MAX_RATE_LIMIT_STRIKES = 5;
+import type { Subscriber } from './subscriber.js';
 
 export type SubscribeOutcome = { ok: true } | { ok: false; code: WsErrorCode };
 
 /**
- * Subscribe and unsubscribe decisions for one session: channel grammar, per-connection and
+ * Subscribe and unsubscribe decisions for one subscriber: channel grammar, per-connection and
  * per-user (cluster-wide) rates, the subscription cap, then the pure policy over the care
  * team facts. Deny by default: when the facts cannot be read, the answer is `forbidden`.
  */
@@ -37,69 +34,75 @@ export class SubscriptionService {
     metrics.onScrape(() => metrics.subscriptions.set(index.subscriptions));
   }
 
-  async subscribe(session: Session, name: string, now: number): Promise<SubscribeOutcome> {
+  async subscribe(subscriber: Subscriber, name: string, now: number): Promise<SubscribeOutcome> {
     const parsed = parseChannel(name);
-    if (!parsed.ok) return this.deny(session, null, 'invalid_channel', 'invalid_channel');
+    if (!parsed.ok) return this.deny(subscriber, null, 'invalid_channel', 'invalid_channel');
     const channel = formatChannel(parsed.channel);
-    if (session.channels.has(channel)) return { ok: true };
-    const limited = await this.rateLimited(session, now);
-    if (limited) return this.deny(session, channel, 'rate_limited', limited);
-    if (session.channels.size >= this.limits.maxSubscriptionsPerConnection) {
-      return this.deny(session, channel, 'too_many_subscriptions', 'too_many_subscriptions');
+    if (this.index.has(subscriber, channel)) return { ok: true };
+    const limited = await this.rateLimited(subscriber, now);
+    if (limited) return this.deny(subscriber, channel, 'rate_limited', limited);
+    if (this.index.countOf(subscriber) >= this.limits.maxSubscriptionsPerConnection) {
+      return this.deny(subscriber, channel, 'too_many_subscriptions', 'too_many_subscriptions');
     }
-    const decision = await this.decide(session, parsed.channel);
-    if (!decision.allow) return this.deny(session, channel, 'forbidden', decision.reason);
-    if (this.index.add(session, channel)) await this.index.followed();
+    const decision = await this.decide(subscriber, parsed.channel);
+    if (!decision.allow) return this.deny(subscriber, channel, 'forbidden', decision.reason);
+    if (this.index.add(subscriber, channel)) await this.index.followed();
     this.audit.record({
       event: 'ws.subscribe',
       outcome: 'allow',
       reason: decision.basis,
-      actor: session.userKey,
-      conn: session.id,
+      actor: subscriber.userKey,
+      conn: subscriber.id,
       channel,
     });
     return { ok: true };
   }
 
-  unsubscribe(session: Session, name: string): SubscribeOutcome {
+  unsubscribe(subscriber: Subscriber, name: string): SubscribeOutcome {
     const parsed = parseChannel(name);
     if (!parsed.ok) return { ok: false, code: 'invalid_channel' };
     const channel = formatChannel(parsed.channel);
-    if (this.index.remove(session, channel)) {
+    if (this.index.remove(subscriber, channel)) {
       this.audit.record({
         event: 'ws.unsubscribe',
         outcome: 'ok',
         reason: 'client_request',
-        actor: session.userKey,
-        conn: session.id,
+        actor: subscriber.userKey,
+        conn: subscriber.id,
         channel,
       });
     }
     return { ok: true };
   }
 
+  /** Re-evaluates every subscription of `subscriber`, after a refresh changed its principal. */
+  async reevaluateAll(subscriber: Subscriber): Promise<void> {
+    for (const channel of this.index.channelsOf(subscriber))
+      await this.reevaluate(subscriber, channel);
+  }
+
   /**
-   * Re-evaluates `session`'s subscription to `channel` after a care-team change; a
+   * Re-evaluates `subscriber`'s subscription to `channel` after a care-team change; a
    * subscription the policy no longer allows ends with a `revoked` frame.
    */
-  async reevaluate(session: Session, channel: string): Promise<void> {
+  async reevaluate(subscriber: Subscriber, channel: string): Promise<void> {
     const parsed = parseChannel(channel);
-    if (!parsed.ok || !session.channels.has(channel)) return;
-    const decision = await this.decide(session, parsed.channel);
-    if (decision.allow || !this.index.remove(session, channel)) return;
-    session.send({ type: 'revoked', channel });
+    if (!parsed.ok || !this.index.has(subscriber, channel)) return;
+    const decision = await this.decide(subscriber, parsed.channel);
+    if (decision.allow || !this.index.remove(subscriber, channel)) return;
+    subscriber.send({ type: 'revoked', channel });
     this.audit.record({
       event: 'ws.revoked',
       outcome: 'deny',
       reason: decision.reason,
-      actor: session.userKey,
-      conn: session.id,
+      actor: subscriber.userKey,
+      conn: subscriber.id,
       channel,
     });
   }
 
-  private async decide(session: Session, channel: Channel) {
-    const principal = session.principal;
+  private async decide(subscriber: Subscriber, channel: Channel) {
+    const principal = subscriber.principal;
     let careTeamMember = false;
     if (needsCareTeamLookup(principal, channel)) {
       try {
@@ -112,16 +115,12 @@ export class SubscriptionService {
   }
 
   /** The refusal reason when over a rate, else null. The per-user rate is cluster-wide. */
-  private async rateLimited(session: Session, now: number): Promise<string | null> {
-    const rate = this.limits.subscribeRatePerConnection;
-    if (now - session.subscribeWindowStart >= rate.windowMs) {
-      session.subscribeWindowStart = now;
-      session.subscribesInWindow = 0;
-    }
-    if (++session.subscribesInWindow > rate.limit) return 'connection_rate';
+  private async rateLimited(subscriber: Subscriber, now: number): Promise<string | null> {
+    if (!subscriber.admitSubscribe(this.limits.subscribeRatePerConnection, now))
+      return 'connection_rate';
     try {
       const user = await this.limiter.hit(
-        `subscribe:${session.userKey}`,
+        `subscribe:${subscriber.userKey}`,
         this.limits.subscribeRatePerUser,
         now,
       );
@@ -132,7 +131,7 @@ export class SubscriptionService {
   }
 
   private deny(
-    session: Session,
+    subscriber: Subscriber,
     channel: string | null,
     code: WsErrorCode,
     reason: string,
@@ -141,8 +140,8 @@ export class SubscriptionService {
       event: code === 'rate_limited' ? 'rate.limited' : 'ws.subscribe',
       outcome: 'deny',
       reason,
-      actor: session.userKey,
-      conn: session.id,
+      actor: subscriber.userKey,
+      conn: subscriber.id,
       ...(channel ? { channel } : {}),
     });
     this.metrics.subscribeDenied.inc({ code });

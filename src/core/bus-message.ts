@@ -1,0 +1,38 @@
+/**
+ * What the bus carries for one notification: the `notification` frame, encoded once by the
+ * publishing node and written unchanged to every subscriber socket, with the notification id
+ * and the publish time beside it, so that no receiver reads them back out of the frame text.
+ */
+import { encodeNotificationFrame, type Notification } from './notification.js';
+
+export interface BusMessage {
+  /** The notification id, for audit records; null when the frame carries none. */
+  readonly id: string | null;
+  /** Publish time in epoch ms, for the delivery latency; null when the frame carries none. */
+  readonly ts: number | null;
+  /** The frame text exactly as subscribers receive it. */
+  readonly frame: string;
+}
+
+/** The bus message of a notification accepted at `ts`. */
+export function notificationMessage(n: Notification, ts: number): BusMessage {
+  return { id: n.id, ts, frame: encodeNotificationFrame(n, ts) };
+}
+
+/**
+ * A bus message rebuilt from a frame alone, for transports whose wire format is the frame
+ * (the frame already holds `id` and `ts`). Never throws: a payload that is not a notification
+ * frame still travels, with `id` and `ts` null.
+ */
+export function messageOfFrame(frame: string): BusMessage {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(frame);
+  } catch {
+    return { id: null, ts: null, frame };
+  }
+  const fields = typeof parsed === 'object' && parsed !== null ? parsed : {};
+  const id = 'id' in fields && typeof fields.id === 'string' ? fields.id : null;
+  const ts = 'ts' in fields && Number.isFinite(fields.ts) ? (fields.ts as number) : null;
+  return { id, ts, frame };
+}
