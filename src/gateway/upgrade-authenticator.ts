@@ -120,6 +120,7 @@ export class UpgradeAuthenticator implements OnModuleInit {
     // ws destroys a socket that can no longer be written or read (the client left, or sent
     // its FIN) instead of upgrading it; the slot taken for it must not wait for its lease.
     if (socket.destroyed || !socket.readable || !socket.writable) {
+      socket.destroy();
       this.releaseSlot(attempt);
       return;
     }
