@@ -45,9 +45,9 @@ export class TlsTransportGuard implements CanActivate {
 @Injectable()
 export class HandshakeGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
-    const headers = upgradeRequestOf(context).headers;
+    const { method, headers } = upgradeRequestOf(context);
     const checked = checkHandshake({
-      method: upgradeRequestOf(context).method,
+      method,
       upgrade: headers.upgrade,
       key: headers['sec-websocket-key'],
       version: headers['sec-websocket-version'],
