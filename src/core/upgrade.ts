@@ -1,9 +1,11 @@
+import { originAllowed } from './origin.js';
 import { PROTOCOL } from './protocol.js';
 
 /**
  * The checks of a WebSocket upgrade request that need no I/O, in the contract's order:
- * transport, Origin, version, a well-formed upgrade with `carecast.v1`, ticket presence. Ticket verification, redemption
- * and the connection cap follow in the shell.
+ * transport, Origin, then the handshake (version, a well-formed upgrade with `carecast.v1`,
+ * ticket presence). Each upgrade guard runs its own part; ticket verification, redemption,
+ * the user block and the connection cap follow in the shell.
  */
 export type UpgradeRejection =
   | 'not_tls'
@@ -19,33 +21,52 @@ export type UpgradeRejection =
   | 'unavailable'
   | 'draining';
 
-export interface UpgradeRequestFacts {
-  readonly secure: boolean;
+/**
+ * The execution-context type under which the upgrade guards run. It is not `http`, `ws` or
+ * `rpc`, so a guard written for those never mistakes an upgrade for one of its requests.
+ */
+export const UPGRADE_CONTEXT = 'ws-upgrade';
+
+/**
+ * Thrown by an upgrade guard to refuse the upgrade: a fixed reason, plus the user and the
+ * ticket id once the ticket has been verified. Never a request value.
+ */
+export class UpgradeRefused extends Error {
+  constructor(
+    readonly reason: UpgradeRejection,
+    readonly actor?: string,
+    readonly jti?: string,
+  ) {
+    super(reason);
+    this.name = 'UpgradeRefused';
+  }
+}
+
+export interface HandshakeFacts {
   readonly method: string | undefined;
   /** The `Upgrade` header. */
   readonly upgrade: string | undefined;
   /** The `Sec-WebSocket-Key` header. */
   readonly key: string | undefined;
-  readonly origin: string | undefined;
   readonly version: string | undefined;
   /** The raw `Sec-WebSocket-Protocol` header. */
   readonly protocols: string | undefined;
 }
+
+export interface UpgradeRequestFacts extends HandshakeFacts {
+  readonly secure: boolean;
+  readonly origin: string | undefined;
+}
+
+export type HandshakeCheck = { ok: true; ticket: string } | { ok: false; reason: UpgradeRejection };
 
 const TICKET_PREFIX = 'ticket.';
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** RFC 6455: the base64 encoding of 16 bytes. */
 const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{21}[AQgw]==$/;
 
-export function checkUpgradeRequest(
-  facts: UpgradeRequestFacts,
-  allowedOrigins: readonly string[],
-): { ok: true; ticket: string } | { ok: false; reason: UpgradeRejection } {
-  if (!facts.secure) return { ok: false, reason: 'not_tls' };
-  // Exact match only: no suffix, prefix, scheme or port leniency; `null` is never allowed.
-  if (facts.origin === undefined || !allowedOrigins.includes(facts.origin)) {
-    return { ok: false, reason: 'origin_not_allowed' };
-  }
+/** Version 13, a well-formed GET upgrade, `carecast.v1` offered, exactly one ticket entry. */
+export function checkHandshake(facts: HandshakeFacts): HandshakeCheck {
   if (facts.version !== '13') return { ok: false, reason: 'bad_version' };
   const malformed =
     facts.method !== 'GET' ||
@@ -64,4 +85,16 @@ export function checkUpgradeRequest(
     return { ok: false, reason: 'ticket_missing' };
   }
   return { ok: true, ticket: tickets[0]!.slice(TICKET_PREFIX.length) };
+}
+
+/** Every request-only check in the order the upgrade guards run them. */
+export function checkUpgradeRequest(
+  facts: UpgradeRequestFacts,
+  allowedOrigins: readonly string[],
+): HandshakeCheck {
+  if (!facts.secure) return { ok: false, reason: 'not_tls' };
+  if (!originAllowed(facts.origin, allowedOrigins, 'required')) {
+    return { ok: false, reason: 'origin_not_allowed' };
+  }
+  return checkHandshake(facts);
 }

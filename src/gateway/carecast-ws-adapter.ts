@@ -10,8 +10,8 @@ import type { UpgradeAuthenticator } from './upgrade-authenticator.js';
 /**
  * The WebSocket transport. Nest's WsAdapter routes upgrades by path with no way to refuse
  * one with an HTTP status, and drops malformed frames silently; this adapter instead hands
- * every upgrade of the public server to UpgradeAuthenticator, and leaves frames to the
- * gateway's FrameHandler, which answers each one.
+ * every upgrade of the public server to UpgradeAuthenticator, which runs the upgrade guards
+ * before any 101, and leaves frames to the gateway's FrameHandler, which answers each one.
  */
 export class CarecastWsAdapter extends WsAdapter {
   constructor(

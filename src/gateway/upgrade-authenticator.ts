@@ -1,23 +1,24 @@
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { TLSSocket } from 'node:tls';
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit, UseGuards } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { AuditService } from '../audit/audit.service.js';
-import { CONFIG } from '../config/config.module.js';
-import type { Config } from '../config/config.types.js';
-import { userKey } from '../core/principal.js';
 import type { TicketGrant } from '../core/ticket.js';
-import { checkUpgradeRequest, type UpgradeRejection } from '../core/upgrade.js';
-import { trustedProxyCheck } from '../http/trusted-proxy.js';
-import { DrainState } from '../lifecycle/drain-state.js';
+import { UPGRADE_CONTEXT, UpgradeRefused } from '../core/upgrade.js';
 import { Metrics } from '../metrics/metrics.js';
-import { TicketSigner } from '../tickets/ticket-signer.js';
-import { TicketStore } from '../tickets/ticket-store.js';
-import { UserBlocks } from '../users/user-blocks.js';
-import { ConnectionCounter, slotLeaseMs } from './connection-counter.js';
+import { OriginGuard } from '../tickets/origin.guard.js';
+import { ConnectionCounter } from './connection-counter.js';
+import { guardsOnlyContextCreator } from './guards-only-context.js';
+import { UpgradeAttempt } from './upgrade-attempt.js';
+import { DrainingGuard, HandshakeGuard, TlsTransportGuard } from './upgrade-request.guards.js';
 import { rejectUpgrade, retryAfterOf, upgradeStatusOf } from './upgrade-response.js';
+import {
+  ConnectionCapGuard,
+  TicketRedemptionGuard,
+  TicketSignatureGuard,
+  UserBlockGuard,
+} from './upgrade-ticket.guards.js';
 
 export const WS_PATH = '/v1/ws';
 
@@ -29,31 +30,68 @@ export interface Admission {
   readonly slotKey: string;
 }
 
-type Refusal = { reason: UpgradeRejection; actor?: string; jti?: string };
+type GuardedAdmit = (req: IncomingMessage, attempt: UpgradeAttempt) => Promise<Admission>;
 
 /**
- * Every check of `GET /v1/ws` runs here, before any 101: TLS, Origin, a well-formed
- * `carecast.v1` upgrade with a ticket, then (unless draining) ticket signature and claims,
- * single-use redemption, user block, cluster-wide connection cap. A refusal is a plain HTTP
- * response, audited and counted; nothing about a socket exists until all pass.
+ * Every check of `GET /v1/ws` runs here, from the public server's `upgrade` listener and
+ * before any 101: the path (404), then `admit`'s guards in their declared order, through a
+ * guards-only ExternalContextCreator in the `ws-upgrade` context. Guards never run on the
+ * gateway's `handleConnection` (that is after the 101), so none of these checks may move
+ * there.
+ *
+ * A guard refuses with an UpgradeRefused; any other failure (a store down, a bug) is 503
+ * `unavailable`, never a 101. Either way the answer is a plain HTTP response, audited as
+ * `ws.upgrade_rejected` and counted by reason; nothing about a socket exists until all pass.
  */
 @Injectable()
-export class UpgradeAuthenticator {
+export class UpgradeAuthenticator implements OnModuleInit {
+  private readonly logger = new Logger(UpgradeAuthenticator.name);
   private readonly admissions = new WeakMap<IncomingMessage, Admission>();
-  private readonly viaTrustedProxy: ReturnType<typeof trustedProxyCheck> | null;
+  private guardedAdmit: GuardedAdmit | null = null;
 
   constructor(
-    @Inject(CONFIG) private readonly config: Config,
-    private readonly signer: TicketSigner,
-    private readonly tickets: TicketStore,
-    private readonly blocks: UserBlocks,
+    private readonly modules: ModulesContainer,
     private readonly connections: ConnectionCounter,
-    private readonly drain: DrainState,
     private readonly audit: AuditService,
     private readonly metrics: Metrics,
-  ) {
-    const tls = config.publicListener.tls;
-    this.viaTrustedProxy = tls.kind === 'proxy' ? trustedProxyCheck(tls.trustedProxies) : null;
+  ) {}
+
+  /**
+   * Guards are resolved once every provider and enhancer of the app exists. The method itself
+   * is passed, not a bound copy: its `@UseGuards` metadata is read from it.
+   */
+  onModuleInit(): void {
+    this.guardedAdmit = guardsOnlyContextCreator(this.modules).create(
+      this,
+      this.admit as (...args: unknown[]) => unknown,
+      'admit',
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      { guards: true, interceptors: false, filters: false },
+      UPGRADE_CONTEXT,
+    ) as GuardedAdmit;
+  }
+
+  /**
+   * Reached only when every guard passed, in the contract's order (§4): transport, Origin,
+   * handshake, draining, ticket signature and claims, single-use redemption, user block,
+   * per-user connection cap.
+   */
+  @UseGuards(
+    TlsTransportGuard,
+    OriginGuard,
+    HandshakeGuard,
+    DrainingGuard,
+    TicketSignatureGuard,
+    TicketRedemptionGuard,
+    UserBlockGuard,
+    ConnectionCapGuard,
+  )
+  admit(_req: IncomingMessage, attempt: UpgradeAttempt): Admission {
+    const { connectionId, slotKey } = attempt.slot;
+    return { grant: attempt.grant, connectionId, slotKey };
   }
 
   async handle(
@@ -68,24 +106,38 @@ export class UpgradeAuthenticator {
       rejectUpgrade(socket, 404, 'not_found');
       return;
     }
-    const outcome = await this.admit(req).catch((): Refusal => ({ reason: 'unavailable' }));
-    if ('reason' in outcome) {
+    const attempt = new UpgradeAttempt(Date.now());
+    let admission: Admission;
+    try {
+      if (this.guardedAdmit === null) throw new Error('upgrade guards not initialised');
+      admission = await this.guardedAdmit(req, attempt);
+    } catch (error) {
       stopTimer({ outcome: 'rejected' });
-      this.refuse(socket, outcome);
+      this.refuse(socket, this.refusalOf(error, attempt));
+      this.releaseSlot(attempt);
       return;
     }
-    if (socket.destroyed) {
-      await this.connections
-        .release(userKey(outcome.grant.principal), outcome.slotKey)
-        .catch(() => undefined);
+    // ws destroys a socket that can no longer be written or read (the client left, or sent
+    // its FIN) instead of upgrading it; the slot taken for it must not wait for its lease.
+    if (socket.destroyed || !socket.readable || !socket.writable) {
+      socket.destroy();
+      this.releaseSlot(attempt);
       return;
     }
-    this.admissions.set(req, outcome);
+    this.admissions.set(req, admission);
+    let upgraded = false;
     server.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      upgraded = true;
       stopTimer({ outcome: 'accepted' });
       this.metrics.wsUpgradesAccepted.inc();
       server.emit('connection', ws, req);
     });
+    // Without verifyClient, ws answers synchronously: a callback that has not run by now
+    // never will (the handshake was aborted), and no session will release the slot.
+    if (!upgraded) {
+      this.admissions.delete(req);
+      this.releaseSlot(attempt);
+    }
   }
 
   /** The admission of an upgraded request, once: the gateway takes it when the socket opens. */
@@ -95,55 +147,14 @@ export class UpgradeAuthenticator {
     return admission;
   }
 
-  private async admit(req: IncomingMessage): Promise<Admission | Refusal> {
-    const headers = req.headers;
-    const checked = checkUpgradeRequest(
-      {
-        secure: this.isSecure(req),
-        method: req.method,
-        upgrade: headers.upgrade,
-        key: headers['sec-websocket-key'],
-        origin: headers.origin,
-        version: headers['sec-websocket-version'],
-        protocols: headers['sec-websocket-protocol'],
-      },
-      this.config.allowedOrigins,
-    );
-    if (!checked.ok) return { reason: checked.reason };
-    if (this.drain.draining) return { reason: 'draining' };
-    const now = Date.now();
-    const verified = await this.signer.verify(checked.ticket, now);
-    if (!verified.ok) return { reason: verified.reason };
-    const { grant } = verified;
-    const actor = userKey(grant.principal);
-    const jti = grant.jti;
-    // A verified ticket is redeemed before anything else can fail: it is spent either way.
-    if (!(await this.tickets.redeem(jti, now))) return { reason: 'ticket_reused', actor, jti };
-    if (await this.blocks.isBlocked(actor, now)) return { reason: 'user_blocked', actor, jti };
-    const connectionId = randomBytes(12).toString('base64url');
-    const slotKey = `${this.config.nodeId}:${connectionId}`;
-    const limit = this.config.websocket.maxConnectionsPerUser;
-    if (
-      !(await this.connections.acquire(
-        actor,
-        slotKey,
-        limit,
-        slotLeaseMs(this.config.websocket.heartbeatSeconds),
-        now,
-      ))
-    ) {
-      return { reason: 'too_many_connections', actor, jti };
-    }
-    return { grant, connectionId, slotKey };
+  private refusalOf(error: unknown, attempt: UpgradeAttempt): UpgradeRefused {
+    if (error instanceof UpgradeRefused) return error;
+    // The type only: messages of unexpected errors may carry request values.
+    this.logger.warn({ errorType: errorType(error) }, 'upgrade check failed');
+    return attempt.refusal('unavailable');
   }
 
-  private isSecure(req: IncomingMessage): boolean {
-    if (this.viaTrustedProxy)
-      return this.viaTrustedProxy(req.socket.remoteAddress, req.headers['x-forwarded-proto']);
-    return req.socket instanceof TLSSocket && req.socket.encrypted;
-  }
-
-  private refuse(socket: Duplex, refusal: Refusal): void {
+  private refuse(socket: Duplex, refusal: UpgradeRefused): void {
     const { reason } = refusal;
     this.metrics.wsUpgradesRejected.inc({ reason });
     this.audit.record({
@@ -156,10 +167,21 @@ export class UpgradeAuthenticator {
     });
     rejectUpgrade(socket, upgradeStatusOf(reason), reason, retryAfterOf(reason));
   }
+
+  private releaseSlot(attempt: UpgradeAttempt): void {
+    const slot = attempt.slotToRelease;
+    if (slot === null) return;
+    // A failed release heals by itself: the slot's lease runs out unrenewed.
+    this.connections.release(slot.userKey, slot.slotKey).catch(() => undefined);
+  }
 }
 
 function pathOf(req: IncomingMessage): string {
   const url = req.url ?? '';
   const q = url.indexOf('?');
   return q === -1 ? url : url.slice(0, q);
+}
+
+function errorType(e: unknown): string {
+  return e instanceof Error ? e.constructor.name : typeof e;
 }

@@ -1,15 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
-import { derivePrincipal, userKey } from '../core/principal.js';
 import { PROTOCOL } from '../core/protocol.js';
 import { AuditService } from '../audit/audit.service.js';
+import { ApiError } from '../http/api-error.js';
 import { Metrics } from '../metrics/metrics.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { UserBlocks } from '../users/user-blocks.js';
-import { AccessTokenVerifier } from './access-token-verifier.js';
+import { rejectTicket, type TicketRejection } from './ticket-rejection.js';
 import { TicketSigner } from './ticket-signer.js';
 import { TicketStore } from './ticket-store.js';
+import type { VerifiedAccess } from './verified-access.js';
 
 export interface TicketResponse {
   readonly ticket: string;
@@ -18,18 +19,10 @@ export interface TicketResponse {
   readonly protocol: typeof PROTOCOL;
 }
 
-export type TicketRefusal =
-  'invalid_token' | 'unsupported_principal' | 'user_blocked' | 'rate_limited' | 'unavailable';
-
-export type TicketOutcome =
-  | { ok: true; body: TicketResponse }
-  | { ok: false; error: TicketRefusal; retryAfterSeconds?: number };
-
-const UNAVAILABLE_RETRY_SECONDS = 1;
-
 /**
- * Issues one-time tickets: verify the access token, derive the principal, refuse blocked or
- * over-limit users, sign, record the jti for single redemption. Every outcome is audited.
+ * Issues one-time tickets for a verified access (AccessTokenGuard verified the token and
+ * derived the principal): refuse blocked or over-limit users, sign, record the jti for
+ * single redemption. Every outcome is audited; a refusal is thrown as an ApiError.
  */
 @Injectable()
 export class TicketIssuer {
@@ -37,7 +30,6 @@ export class TicketIssuer {
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
-    private readonly verifier: AccessTokenVerifier,
     private readonly signer: TicketSigner,
     private readonly store: TicketStore,
     private readonly limiter: RateLimiter,
@@ -48,21 +40,15 @@ export class TicketIssuer {
     this.wsUrl = `${config.publicListener.publicUrl.replace(/^https:/, 'wss:')}/v1/ws`;
   }
 
-  async issue(accessToken: string | undefined): Promise<TicketOutcome> {
-    const verified = accessToken ? await this.verifier.verify(accessToken) : null;
-    if (!verified || !verified.ok)
-      return this.refuse(verified?.error ?? 'invalid_token', 'anonymous');
-    const derived = derivePrincipal(verified.claims);
-    if (!derived.ok) return this.refuse('unsupported_principal', 'anonymous');
-    const principal = derived.principal;
-    const actor = userKey(principal);
+  async issue(access: VerifiedAccess): Promise<TicketResponse> {
+    const { principal, userKey: actor } = access;
     const now = Date.now();
     try {
-      if (await this.blocks.isBlocked(actor, now)) return this.refuse('user_blocked', actor);
+      if (await this.blocks.isBlocked(actor, now)) throw this.refuse('user_blocked', actor);
       const rate = await this.limiter.hit(`tickets:${actor}`, this.config.tickets.ratePerUser, now);
-      if (!rate.allowed) return this.refuse('rate_limited', actor, rate.retryAfterSeconds);
-      const signed = await this.signer.sign(principal, Math.floor(verified.expiresAt / 1000), now);
-      if (signed.expiresIn <= 0) return this.refuse('invalid_token', actor);
+      if (!rate.allowed) throw this.refuse('rate_limited', actor, rate.retryAfterSeconds);
+      const signed = await this.signer.sign(principal, Math.floor(access.expiresAt / 1000), now);
+      if (signed.expiresIn <= 0) throw this.refuse('invalid_token', actor);
       await this.store.issue(signed.jti, signed.expiresIn, now);
       this.audit.record({
         event: 'ticket.issued',
@@ -73,32 +59,19 @@ export class TicketIssuer {
       });
       this.metrics.ticketsIssued.inc();
       return {
-        ok: true,
-        body: {
-          ticket: signed.token,
-          expiresIn: signed.expiresIn,
-          url: this.wsUrl,
-          protocol: PROTOCOL,
-        },
+        ticket: signed.token,
+        expiresIn: signed.expiresIn,
+        url: this.wsUrl,
+        protocol: PROTOCOL,
       };
-    } catch {
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
       // Stores fail fast (StoreUnavailableError); anything else is equally a reason to refuse.
-      return this.refuse('unavailable', actor, UNAVAILABLE_RETRY_SECONDS);
+      throw this.refuse('unavailable', actor);
     }
   }
 
-  /** For refusals decided before the access token is looked at (CORS, body shape). */
-  refuseEarly(reason: 'origin_not_allowed' | 'bad_request'): void {
-    this.audit.record({ event: 'ticket.rejected', outcome: 'deny', reason, actor: 'anonymous' });
-    this.metrics.ticketsRejected.inc({ reason });
-  }
-
-  private refuse(error: TicketRefusal, actor: string, retryAfterSeconds?: number): TicketOutcome {
-    this.audit.record({ event: 'ticket.rejected', outcome: 'deny', reason: error, actor });
-    this.metrics.ticketsRejected.inc({ reason: error });
-    if (error === 'unavailable') retryAfterSeconds ??= UNAVAILABLE_RETRY_SECONDS;
-    return retryAfterSeconds === undefined
-      ? { ok: false, error }
-      : { ok: false, error, retryAfterSeconds };
+  private refuse(reason: TicketRejection, actor: string, retryAfterSeconds?: number): ApiError {
+    return rejectTicket(this.audit, this.metrics, reason, actor, retryAfterSeconds);
   }
 }
