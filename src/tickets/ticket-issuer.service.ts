@@ -5,8 +5,6 @@ import { PROTOCOL } from '../core/protocol.js';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiError } from '../http/api-error.js';
 import { Metrics } from '../metrics/metrics.js';
-import { RateLimiter } from '../rate-limit/rate-limiter.js';
-import { UserBlocks } from '../users/user-blocks.js';
 import { rejectTicket, type TicketRejection } from './ticket-rejection.js';
 import { TicketSigner } from './ticket-signer.js';
 import { TicketStore } from './ticket-store.js';
@@ -20,8 +18,8 @@ export interface TicketResponse {
 }
 
 /**
- * Issues one-time tickets for a verified access (AccessTokenGuard verified the token and
- * derived the principal): refuse blocked or over-limit users, sign, record the jti for
+ * Issues one-time tickets for a verified access (the controller's guards verified the token,
+ * derived the principal, and refused blocked or over-limit users): sign, record the jti for
  * single redemption. Every outcome is audited; a refusal is thrown as an ApiError.
  */
 @Injectable()
@@ -32,8 +30,6 @@ export class TicketIssuer {
     @Inject(CONFIG) private readonly config: Config,
     private readonly signer: TicketSigner,
     private readonly store: TicketStore,
-    private readonly limiter: RateLimiter,
-    private readonly blocks: UserBlocks,
     private readonly audit: AuditService,
     private readonly metrics: Metrics,
   ) {
@@ -44,9 +40,6 @@ export class TicketIssuer {
     const { principal, userKey: actor } = access;
     const now = Date.now();
     try {
-      if (await this.blocks.isBlocked(actor, now)) throw this.refuse('user_blocked', actor);
-      const rate = await this.limiter.hit(`tickets:${actor}`, this.config.tickets.ratePerUser, now);
-      if (!rate.allowed) throw this.refuse('rate_limited', actor, rate.retryAfterSeconds);
       const signed = await this.signer.sign(principal, Math.floor(access.expiresAt / 1000), now);
       if (signed.expiresIn <= 0) throw this.refuse('invalid_token', actor);
       await this.store.issue(signed.jti, signed.expiresIn, now);
@@ -71,7 +64,7 @@ export class TicketIssuer {
     }
   }
 
-  private refuse(reason: TicketRejection, actor: string, retryAfterSeconds?: number): ApiError {
-    return rejectTicket(this.audit, this.metrics, reason, actor, retryAfterSeconds);
+  private refuse(reason: TicketRejection, actor: string): ApiError {
+    return rejectTicket(this.audit, this.metrics, reason, actor);
   }
 }

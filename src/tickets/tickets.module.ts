@@ -2,7 +2,6 @@ import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { CONFIG } from '../config/config.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
-import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { RedisModule } from '../redis/redis.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AccessTokenVerifier } from './access-token-verifier.js';
@@ -16,7 +15,6 @@ import { TicketsController } from './tickets.controller.js';
   imports: [
     MetricsModule,
     RedisModule,
-    RateLimitModule,
     UsersModule,
     JwtModule.registerAsync({ inject: [CONFIG], useFactory: ticketJwtOptions }),
   ],

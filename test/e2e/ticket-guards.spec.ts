@@ -12,8 +12,8 @@ import { accessToken, doctor } from '../support/tokens.js';
 import { TEST_ORIGIN } from '../support/ws-client.js';
 
 /**
- * The guards of `POST /v1/tickets`, in order OriginGuard, EmptyBodyGuard, AccessTokenGuard
- * (docs/security.md): a request failing several checks gets the first one's refusal and is
+ * The guards of `POST /v1/tickets`, in order OriginGuard, EmptyBodyGuard, AccessTokenGuard,
+ * UnblockedUserGuard, TicketThrottlerGuard (docs/security.md): a request failing several checks gets the first one's refusal and is
  * audited and counted for that one only; a listed origin gets its CORS headers on every
  * answer, refusals included; an unexpected failure verifying the token is 503 `unavailable`.
  */
@@ -149,6 +149,46 @@ describe('POST /v1/tickets guards (Redis-backed node, RATE_TICKETS_PER_USER=1/60
       expectError(await postTicket(node, options), status, reason);
       expect(await rejectedCounts(node)).toEqual({ ...before, [reason]: before[reason]! + 1 });
       expect(await auditRecord(node, ticketRejected(reason))).toMatchObject({ outcome: 'deny' });
+    });
+  });
+
+  describe('order: block before the rate limit, the rate limit before the handler', () => {
+    it('refuses a blocked user 403 every time, never 429: blocked requests do not count', async () => {
+      const user = 'dr-blockfirst1';
+      await node.app.nest.get(UserBlocks).block(`doctor:${user}`, 60, Date.now());
+      const token = bearer(await doctor(user));
+      const before = await rejectedCounts(node);
+      for (let i = 0; i < 3; i++) {
+        expectError(await postTicket(node, { authorization: token }), 403, 'user_blocked');
+      }
+      expect(await rejectedCounts(node)).toEqual({
+        ...before,
+        user_blocked: before.user_blocked! + 3,
+      });
+      expect(
+        await auditRecord(node, ticketRejected('user_blocked', `doctor:${user}`)),
+      ).toMatchObject({ outcome: 'deny' });
+    });
+
+    it('refuses 429 before signing: a throttled request records no ticket', async () => {
+      const issue = jest.spyOn(node.app.nest.get(TicketStore), 'issue');
+      for (let attempt = 0; ; attempt++) {
+        issue.mockClear();
+        const token = bearer(await doctor(`dr-throttle${attempt}`));
+        expect((await postTicket(node, { authorization: token })).status).toBe(201);
+        const second = await postTicket(node, { authorization: token });
+        // A pair straddling a window boundary passes twice; the next user tries again.
+        if (second.status === 201 && attempt < 2) continue;
+        expectError(second, 429, 'rate_limited');
+        expect(issue).toHaveBeenCalledTimes(1);
+        expect(
+          await auditRecord(
+            node,
+            (r) => r.event === 'rate.limited' && r.actor === `doctor:dr-throttle${attempt}`,
+          ),
+        ).toMatchObject({ outcome: 'deny', reason: 'tickets_per_user' });
+        return;
+      }
     });
   });
 
