@@ -2,10 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startNode, type TestNode, uniquePrefix } from '../support/app.js';
+import { type RunningNode, startNode, type TestNode, uniquePrefix } from '../support/app.js';
 import { inOneWindow } from '../support/fixed-window.js';
 import { eventually, request } from '../support/http-client.js';
 import { CanaryWatch, PHI_CANARY } from '../support/phi-canary.js';
+import { startProcessNode } from '../support/process-node.js';
 import { publish } from '../support/publisher.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { patient, ticketFor } from '../support/tokens.js';
@@ -14,7 +15,8 @@ import { connectOk, TEST_ORIGIN, type TestClient } from '../support/ws-client.js
 /**
  * `RATE_PUBLISH_PER_KEY` through the throttler: one cluster-wide count per key id on nodes
  * sharing one Redis, a refused request publishes nothing, and the limit fails closed (503)
- * while Redis is down.
+ * while Redis is down. Node B runs as its own process (dist/main.js): metrics live in a
+ * process-wide registry, so each node's /metrics shows only its own counts.
  */
 
 const BUSY = { kid: 'svc-busy', secret: 'busy-publisher-secret-0123456789abcdef' };
@@ -30,13 +32,13 @@ const notification = (ref = 'apt-9x8c7v6b') => ({
   ref,
 });
 
-async function metric(node: TestNode, sample: string): Promise<number> {
+async function metric(node: RunningNode, sample: string): Promise<number> {
   const { body } = await request(`${node.internalUrl}/metrics`);
   const line = body.split('\n').find((l) => l.startsWith(`${sample} `));
   return line === undefined ? 0 : Number(line.slice(sample.length + 1));
 }
 
-async function auditRecords(node: TestNode): Promise<Record<string, unknown>[]> {
+async function auditRecords(node: RunningNode): Promise<Record<string, unknown>[]> {
   const file = path.join(node.config.audit.dir, `audit-${node.config.nodeId}.jsonl`);
   const text = await readFile(file, 'utf8').catch(() => '');
   return text
@@ -46,7 +48,7 @@ async function auditRecords(node: TestNode): Promise<Record<string, unknown>[]> 
 }
 
 /** Waits for the asynchronous audit writer to append a record matching `expected`. */
-async function audited(node: TestNode, expected: Record<string, unknown>): Promise<void> {
+async function audited(node: RunningNode, expected: Record<string, unknown>): Promise<void> {
   const matches = (r: Record<string, unknown>) =>
     Object.entries(expected).every(([k, v]) => r[k] === v);
   await eventually(async () => (await auditRecords(node)).some(matches));
@@ -58,7 +60,7 @@ describe('publish rate limit across two nodes sharing one Redis (RATE_PUBLISH_PE
   const WINDOW_MS = 60_000;
   let redis: RedisServerHandle;
   let a: TestNode;
-  let b: TestNode;
+  let b: RunningNode;
   let subscriber: TestClient;
 
   beforeAll(async () => {
@@ -71,7 +73,7 @@ describe('publish rate limit across two nodes sharing one Redis (RATE_PUBLISH_PE
       RATE_PUBLISH_PER_KEY: '3/60s',
     };
     a = await startNode({ ...shared, NODE_ID: 'publish-rate-a' });
-    b = await startNode({ ...shared, NODE_ID: 'publish-rate-b' });
+    b = await startProcessNode({ ...shared, NODE_ID: 'publish-rate-b' });
     for (const node of [a, b]) {
       await eventually(async () => (await request(`${node.internalUrl}/readyz`)).status === 200);
     }

@@ -10,8 +10,9 @@ import {
   Post,
   UseGuards,
 } from '@nestjs/common';
-import { APP_FILTER, NestFactory } from '@nestjs/core';
+import { APP_FILTER } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Test } from '@nestjs/testing';
 import type { Request } from 'express';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -35,13 +36,15 @@ import { readAudit } from '../audit/support/audit-helpers.js';
 import { testConfig, uniquePrefix } from '../support/app.js';
 import { inOneWindow } from '../support/fixed-window.js';
 import { eventually, type HttpResponse, request } from '../support/http-client.js';
+import { privateMetrics, withPrivateMetrics } from '../support/private-metrics.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 
 /**
  * TicketThrottlerGuard on a stand-in ticket route, in a small Nest app with the real config,
  * Redis, audit, metrics and throttle modules: the tickets controller itself is assembled
  * elsewhere, so this proves the guard on its own, behind a guard that attaches the
- * VerifiedAccess the way AccessTokenGuard does.
+ * VerifiedAccess the way AccessTokenGuard does. Two such apps share this process, so each
+ * counts on metrics of its own (private-metrics.ts), read from its own registry.
  */
 
 const TEST_USER_HEADER = 'x-test-doctor';
@@ -100,21 +103,22 @@ interface StandInNode {
 async function startStandIn(env: Record<string, string>): Promise<StandInNode> {
   const auditDir = await mkdtemp(path.join(os.tmpdir(), 'carecast-throttle-'));
   const config = testConfig({ AUDIT_DIR: auditDir, ...env });
-  const app = await NestFactory.create<NestExpressApplication>(
-    StandInTicketsModule.forRoot(config),
-    { logger: false, abortOnError: false },
-  );
+  const metrics = privateMetrics();
+  const moduleRef = await withPrivateMetrics(
+    Test.createTestingModule({ imports: [StandInTicketsModule.forRoot(config)] }),
+    metrics,
+  ).compile();
+  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
   await app.listen(0, '127.0.0.1');
   const redis = app.get(RedisService);
   await eventually(async () => redis.isReady(), { timeoutMs: 10_000 });
   const port = (app.getHttpServer().address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
   return {
-    url,
+    url: `http://127.0.0.1:${port}`,
     auditFile: auditFilePath(config.audit.dir, config.nodeId),
     metric: async (sample) => {
-      const { body } = await request(`${url}/metrics`);
-      const line = body.split('\n').find((l) => l.startsWith(`${sample} `));
+      const text = await metrics.registry.metrics();
+      const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
       return line === undefined ? 0 : Number(line.slice(sample.length + 1));
     },
     stop: async () => {
