@@ -44,7 +44,11 @@ export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 export const AUDIT_OUTCOMES = ['allow', 'deny', 'ok', 'error'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
-/** What callers log. Never a ticket, token or payload: only ids and fixed reason strings. */
+/**
+ * The fields of one entry as the chain links them. Features never build one by hand: they
+ * record the output of a constructor in audit-entries.ts, whose types close `reason` and
+ * `actor`. Here they stay strings, so that any file can be read back and verified.
+ */
 export interface AuditEntry {
   readonly event: AuditEvent;
   readonly outcome: AuditOutcome;
