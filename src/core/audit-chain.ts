@@ -37,8 +37,10 @@ export const AUDIT_EVENTS = [
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 
 /**
- * `allow` / `deny`: an authorization decision (subscribe, upgrade, ticket, rate limit).
- * `ok`: something happened as intended (connected, closed, published, checkpoint).
+ * `allow` / `deny`: an authorization decision (ticket, upgrade and connect, subscribe, refresh,
+ * revoke, rate limit).
+ * `ok`: something happened as intended (closed, unsubscribed, published, care team changed,
+ * user disconnected, checkpoint).
  * `error`: something failed that was not a decision (delivery failure, internal error).
  */
 export const AUDIT_OUTCOMES = ['allow', 'deny', 'ok', 'error'] as const;
