@@ -37,20 +37,14 @@ export const AUDIT_EVENTS = [
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 
 /**
- * `allow` / `deny`: an authorization decision (ticket, upgrade and connect, subscribe, refresh,
- * revoke, rate limit).
- * `ok`: something happened as intended (closed, unsubscribed, published, care team changed,
- * user disconnected, checkpoint).
+ * `allow` / `deny`: an authorization decision (ticket, upgrade, subscribe, refresh, rate limit).
+ * `ok`: something happened as intended (closed, published, care team changed, checkpoint).
  * `error`: something failed that was not a decision (delivery failure, internal error).
  */
 export const AUDIT_OUTCOMES = ['allow', 'deny', 'ok', 'error'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
-/**
- * The fields of one entry as the chain links them. Features never build one by hand: they
- * record the output of a constructor in audit-entries.ts, whose types close `reason` and
- * `actor`. Here they stay strings, so that any file can be read back and verified.
- */
+/** The fields the chain links; features record constructor output (audit-entries.ts) only. */
 export interface AuditEntry {
   readonly event: AuditEvent;
   readonly outcome: AuditOutcome;
