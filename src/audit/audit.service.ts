@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
-import type { AuditEntry } from '../core/audit-chain.js';
+import type { AuditLogEntry } from '../core/audit-entries.js';
 import { Metrics } from '../metrics/metrics.js';
 import { RedisService } from '../redis/redis.service.js';
 import { auditFilePath } from './audit-file.js';
@@ -72,8 +72,8 @@ export class AuditService
     });
   }
 
-  /** Queues one audit entry. Never a ticket, token or payload: ids and fixed reasons only. */
-  record(entry: AuditEntry): void {
+  /** Queues one audit entry, made by a constructor of core/audit-entries (ids, fixed reasons). */
+  record(entry: AuditLogEntry): void {
     try {
       if (this.closed) {
         this.metrics.auditWriteFailures.inc({ reason: 'closed' });

@@ -3,8 +3,20 @@ import { AuditService } from '../audit/audit.service.js';
 import { CareTeamStore } from '../care-teams/care-team-store.js';
 import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
-import { type Channel, formatChannel, parseChannel } from '../core/channel.js';
-import { authorizeSubscribe, needsCareTeamLookup } from '../core/policy.js';
+import {
+  subscribeRateLimited,
+  wsRevoked,
+  wsSubscribeAllowed,
+  wsSubscribeDenied,
+  wsUnsubscribed,
+} from '../core/audit-entries.js';
+import type {
+  RevokeReason,
+  SubscribeDenial,
+  SubscribeRateLimit,
+} from '../core/audit-vocabulary.js';
+import { type Channel, type ChannelName, formatChannel, parseChannel } from '../core/channel.js';
+import { type AllowBasis, authorizeSubscribe, needsCareTeamLookup } from '../core/policy.js';
 import type { WsErrorCode } from '../core/protocol.js';
 import { Metrics } from '../metrics/metrics.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
@@ -12,6 +24,11 @@ import { ChannelIndex } from './channel-index.js';
 import type { Subscriber } from './subscriber.js';
 
 export type SubscribeOutcome = { ok: true } | { ok: false; code: WsErrorCode };
+
+/** The policy's decision, or a denial because the care-team facts could not be read. */
+type Decision =
+  | { readonly allow: true; readonly basis: AllowBasis }
+  | { readonly allow: false; readonly reason: RevokeReason };
 
 /**
  * Subscribe and unsubscribe decisions for one subscriber: channel grammar, per-connection and
@@ -36,25 +53,18 @@ export class SubscriptionService {
 
   async subscribe(subscriber: Subscriber, name: string, now: number): Promise<SubscribeOutcome> {
     const parsed = parseChannel(name);
-    if (!parsed.ok) return this.deny(subscriber, null, 'invalid_channel', 'invalid_channel');
+    if (!parsed.ok) return this.deny(subscriber, 'invalid_channel', 'invalid_channel');
     const channel = formatChannel(parsed.channel);
     if (this.index.has(subscriber, channel)) return { ok: true };
     const limited = await this.rateLimited(subscriber, now);
-    if (limited) return this.deny(subscriber, channel, 'rate_limited', limited);
+    if (limited) return this.limited(subscriber, channel, limited);
     if (this.index.countOf(subscriber) >= this.limits.maxSubscriptionsPerConnection) {
-      return this.deny(subscriber, channel, 'too_many_subscriptions', 'too_many_subscriptions');
+      return this.deny(subscriber, 'too_many_subscriptions', 'too_many_subscriptions', channel);
     }
     const decision = await this.decide(subscriber, parsed.channel);
-    if (!decision.allow) return this.deny(subscriber, channel, 'forbidden', decision.reason);
+    if (!decision.allow) return this.deny(subscriber, 'forbidden', decision.reason, channel);
     if (this.index.add(subscriber, channel)) await this.index.followed();
-    this.audit.record({
-      event: 'ws.subscribe',
-      outcome: 'allow',
-      reason: decision.basis,
-      actor: subscriber.userKey,
-      conn: subscriber.id,
-      channel,
-    });
+    this.audit.record(wsSubscribeAllowed(subscriber, channel, decision.basis));
     return { ok: true };
   }
 
@@ -63,14 +73,7 @@ export class SubscriptionService {
     if (!parsed.ok) return { ok: false, code: 'invalid_channel' };
     const channel = formatChannel(parsed.channel);
     if (this.index.remove(subscriber, channel)) {
-      this.audit.record({
-        event: 'ws.unsubscribe',
-        outcome: 'ok',
-        reason: 'client_request',
-        actor: subscriber.userKey,
-        conn: subscriber.id,
-        channel,
-      });
+      this.audit.record(wsUnsubscribed(subscriber, channel));
     }
     return { ok: true };
   }
@@ -91,31 +94,27 @@ export class SubscriptionService {
     const decision = await this.decide(subscriber, parsed.channel);
     if (decision.allow || !this.index.remove(subscriber, channel)) return;
     subscriber.send({ type: 'revoked', channel });
-    this.audit.record({
-      event: 'ws.revoked',
-      outcome: 'deny',
-      reason: decision.reason,
-      actor: subscriber.userKey,
-      conn: subscriber.id,
-      channel,
-    });
+    this.audit.record(wsRevoked(subscriber, formatChannel(parsed.channel), decision.reason));
   }
 
-  private async decide(subscriber: Subscriber, channel: Channel) {
+  private async decide(subscriber: Subscriber, channel: Channel): Promise<Decision> {
     const principal = subscriber.principal;
     let careTeamMember = false;
     if (needsCareTeamLookup(principal, channel)) {
       try {
         careTeamMember = await this.careTeams.isMember(channel.id, principal.id);
       } catch {
-        return { allow: false as const, reason: 'facts_unavailable' };
+        return { allow: false, reason: 'facts_unavailable' };
       }
     }
     return authorizeSubscribe(principal, channel, { careTeamMember });
   }
 
   /** The refusal reason when over a rate, else null. The per-user rate is cluster-wide. */
-  private async rateLimited(subscriber: Subscriber, now: number): Promise<string | null> {
+  private async rateLimited(
+    subscriber: Subscriber,
+    now: number,
+  ): Promise<SubscribeRateLimit | null> {
     if (!subscriber.admitSubscribe(this.limits.subscribeRatePerConnection, now))
       return 'connection_rate';
     try {
@@ -130,20 +129,27 @@ export class SubscriptionService {
     }
   }
 
+  /** `channel` only once the name parsed: an invalid name is never recorded. */
   private deny(
     subscriber: Subscriber,
-    channel: string | null,
-    code: WsErrorCode,
-    reason: string,
+    code: Exclude<WsErrorCode, 'rate_limited'>,
+    reason: SubscribeDenial,
+    channel?: ChannelName,
   ): SubscribeOutcome {
-    this.audit.record({
-      event: code === 'rate_limited' ? 'rate.limited' : 'ws.subscribe',
-      outcome: 'deny',
-      reason,
-      actor: subscriber.userKey,
-      conn: subscriber.id,
-      ...(channel ? { channel } : {}),
-    });
+    this.audit.record(wsSubscribeDenied(subscriber, reason, channel));
+    return this.refused(code);
+  }
+
+  private limited(
+    subscriber: Subscriber,
+    channel: ChannelName,
+    limit: SubscribeRateLimit,
+  ): SubscribeOutcome {
+    this.audit.record(subscribeRateLimited(subscriber, limit, channel));
+    return this.refused('rate_limited');
+  }
+
+  private refused(code: WsErrorCode): SubscribeOutcome {
     this.metrics.subscribeDenied.inc({ code });
     return { ok: false, code };
   }

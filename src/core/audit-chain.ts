@@ -37,14 +37,14 @@ export const AUDIT_EVENTS = [
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 
 /**
- * `allow` / `deny`: an authorization decision (subscribe, upgrade, ticket, rate limit).
- * `ok`: something happened as intended (connected, closed, published, checkpoint).
+ * `allow` / `deny`: an authorization decision (ticket, upgrade, subscribe, refresh, rate limit).
+ * `ok`: something happened as intended (closed, published, care team changed, checkpoint).
  * `error`: something failed that was not a decision (delivery failure, internal error).
  */
 export const AUDIT_OUTCOMES = ['allow', 'deny', 'ok', 'error'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
-/** What callers log. Never a ticket, token or payload: only ids and fixed reason strings. */
+/** The fields the chain links; features record constructor output (audit-entries.ts) only. */
 export interface AuditEntry {
   readonly event: AuditEvent;
   readonly outcome: AuditOutcome;

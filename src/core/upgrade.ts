@@ -1,4 +1,5 @@
 import { originAllowed } from './origin.js';
+import type { UserKey } from './principal.js';
 import { PROTOCOL } from './protocol.js';
 
 /**
@@ -34,7 +35,7 @@ export const UPGRADE_CONTEXT = 'ws-upgrade';
 export class UpgradeRefused extends Error {
   constructor(
     readonly reason: UpgradeRejection,
-    readonly actor?: string,
+    readonly actor?: UserKey,
     readonly jti?: string,
   ) {
     super(reason);

@@ -2,10 +2,13 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
+import { deliveryFailed } from '../core/audit-entries.js';
 import type { BusMessage } from '../core/bus-message.js';
+import { formatChannel, parseChannel } from '../core/channel.js';
 import { Bus } from '../fanout/bus.js';
 import { Metrics } from '../metrics/metrics.js';
 import { ChannelIndex } from '../channels/channel-index.js';
+import type { Subscriber } from '../channels/subscriber.js';
 
 /**
  * The delivery hot path, outside Nest's message pipeline: a notification frame arrives once
@@ -42,16 +45,7 @@ export class Delivery implements OnModuleInit {
       if (session.bufferedAmount + buffer.length > this.maxBuffered) {
         session.close('slow_consumer', now);
         this.metrics.deliveryFailures.inc({ reason: 'slow_consumer' });
-        this.audit.record({
-          event: 'notification.delivery_failed',
-          outcome: 'error',
-          reason: 'slow_consumer',
-          actor: session.userKey,
-          conn: session.id,
-          channel,
-          notification: message.id ?? undefined,
-          code: 4009,
-        });
+        this.slowConsumer(session, channel, message);
         continue;
       }
       session.sendEncoded(buffer);
@@ -61,5 +55,12 @@ export class Delivery implements OnModuleInit {
     this.metrics.delivered.inc(delivered);
     if (message.ts !== null)
       this.metrics.deliveryLatency.observe(Math.max(0, now - message.ts) / 1000);
+  }
+
+  /** Off the hot path. The bus carries only channels parsed at subscribe: `name` is `channel`. */
+  private slowConsumer(subscriber: Subscriber, channel: string, message: BusMessage): void {
+    const parsed = parseChannel(channel);
+    const name = parsed.ok ? formatChannel(parsed.channel) : null;
+    this.audit.record(deliveryFailed(subscriber, 'slow_consumer', name, message.id));
   }
 }

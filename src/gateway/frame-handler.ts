@@ -3,6 +3,8 @@ import type { RawData } from 'ws';
 import { AuditService } from '../audit/audit.service.js';
 import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
+import { wsRefreshed, wsRefreshRefused } from '../core/audit-entries.js';
+import type { RefreshRefusal } from '../core/audit-vocabulary.js';
 import { userKey } from '../core/principal.js';
 import { type ClientFrame, parseClientFrame, type WsErrorCode } from '../core/protocol.js';
 import { sessionExpiry } from '../core/ticket.js';
@@ -81,26 +83,12 @@ export class FrameHandler {
     );
     // The new ticket may drop a launch context: what it no longer allows is revoked.
     await this.subscriptions.reevaluateAll(session);
-    this.audit.record({
-      event: 'ws.refreshed',
-      outcome: 'allow',
-      reason: 'refreshed',
-      actor: session.userKey,
-      conn: session.id,
-      jti: verified.grant.jti,
-    });
+    this.audit.record(wsRefreshed(session, verified.grant.jti));
     session.send({ type: 'ack', id: frame.id, sessionExpiresAt: session.expiresAt });
   }
 
-  private refreshRefused(session: Session, id: string, reason: string, jti?: string): void {
-    this.audit.record({
-      event: 'ws.refreshed',
-      outcome: 'deny',
-      reason,
-      actor: session.userKey,
-      conn: session.id,
-      ...(jti ? { jti } : {}),
-    });
+  private refreshRefused(session: Session, id: string, reason: RefreshRefusal, jti?: string): void {
+    this.audit.record(wsRefreshRefused(session, reason, jti));
     this.refuse(session, 'invalid_ticket', id);
   }
 

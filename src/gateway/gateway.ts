@@ -5,6 +5,7 @@ import type { WebSocket } from 'ws';
 import { AuditService } from '../audit/audit.service.js';
 import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
+import { wsClosed, wsConnected } from '../core/audit-entries.js';
 import { sessionExpiry } from '../core/ticket.js';
 import { Metrics } from '../metrics/metrics.js';
 import { ChannelIndex } from '../channels/channel-index.js';
@@ -52,14 +53,7 @@ export class Gateway implements OnGatewayConnection {
     );
     const session = new Session(socket, admission, now, expiresAt);
     this.registry.add(session);
-    this.audit.record({
-      event: 'ws.connected',
-      outcome: 'allow',
-      reason: 'connected',
-      actor: session.userKey,
-      conn: session.id,
-      jti: admission.grant.jti,
-    });
+    this.audit.record(wsConnected(session, admission.grant.jti));
     socket.on('message', (data, isBinary) => {
       this.frames
         .handle(session, data, isBinary)
@@ -81,13 +75,6 @@ export class Gateway implements OnGatewayConnection {
     this.index.removeAll(session);
     this.connections.release(session.userKey, session.slotKey).catch(() => undefined);
     this.metrics.wsCloses.inc({ code: KNOWN_CLOSE_CODES.has(code) ? String(code) : 'other' });
-    this.audit.record({
-      event: 'ws.closed',
-      outcome: 'ok',
-      reason: session.closeReason ?? 'peer_closed',
-      actor: session.userKey,
-      conn: session.id,
-      code,
-    });
+    this.audit.record(wsClosed(session, session.closeReason ?? 'peer_closed', code));
   }
 }

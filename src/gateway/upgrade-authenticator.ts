@@ -4,6 +4,7 @@ import { Injectable, Logger, type OnModuleInit, UseGuards } from '@nestjs/common
 import { ModulesContainer } from '@nestjs/core';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { AuditService } from '../audit/audit.service.js';
+import { upgradeRejected } from '../core/audit-entries.js';
 import type { TicketGrant } from '../core/ticket.js';
 import { UPGRADE_CONTEXT, UpgradeRefused } from '../core/upgrade.js';
 import { Metrics } from '../metrics/metrics.js';
@@ -156,16 +157,10 @@ export class UpgradeAuthenticator implements OnModuleInit {
 
   private refuse(socket: Duplex, refusal: UpgradeRefused): void {
     const { reason } = refusal;
+    const status = upgradeStatusOf(reason);
     this.metrics.wsUpgradesRejected.inc({ reason });
-    this.audit.record({
-      event: 'ws.upgrade_rejected',
-      outcome: 'deny',
-      reason,
-      actor: refusal.actor ?? 'anonymous',
-      ...(refusal.jti ? { jti: refusal.jti } : {}),
-      code: upgradeStatusOf(reason),
-    });
-    rejectUpgrade(socket, upgradeStatusOf(reason), reason, retryAfterOf(reason));
+    this.audit.record(upgradeRejected(reason, status, refusal.actor ?? 'anonymous', refusal.jti));
+    rejectUpgrade(socket, status, reason, retryAfterOf(reason));
   }
 
   private releaseSlot(attempt: UpgradeAttempt): void {

@@ -1,14 +1,14 @@
-import { Controller, Delete, HttpCode, Param, Put, Req, UseGuards } from '@nestjs/common';
-import type { Request } from 'express';
+import { Controller, Delete, HttpCode, Param, Put, UseGuards } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { CareTeamStore } from '../care-teams/care-team-store.js';
+import { careTeamChanged } from '../core/audit-entries.js';
 import { encodeControl } from '../core/control-commands.js';
-import { isOpaqueId } from '../core/opaque-id.js';
+import { isOpaqueId, type OpaqueId } from '../core/opaque-id.js';
 import { Bus } from '../fanout/bus.js';
 import { ApiError, unavailableOnFailure } from '../http/api-error.js';
 import { NO_BODY } from '../http/response-shape.js';
 import { ResponseShape } from '../http/response-shape.interceptor.js';
-import { publisherOf, PublisherSignatureGuard } from './publisher-signature.guard.js';
+import { PublisherSignatureGuard } from './publisher-signature.guard.js';
 
 /**
  * `PUT|DELETE /internal/v1/care-teams/<patientId>/members/<doctorId>` (contract §5). A removal
@@ -27,54 +27,32 @@ export class CareTeamsController {
   @Put()
   @HttpCode(204)
   @ResponseShape(NO_BODY)
-  async add(
-    @Param('patientId') patient: string,
-    @Param('doctorId') doctor: string,
-    @Req() req: Request,
-  ) {
-    validate(patient, doctor);
+  async add(@Param('patientId') patient: string, @Param('doctorId') doctor: string) {
+    const ids = validIds(patient, doctor);
     await unavailableOnFailure(this.store.add(patient, doctor));
-    this.record('careteam.added', patient, doctor, req);
+    this.audit.record(careTeamChanged('careteam.added', ids.patient, ids.doctor));
   }
 
   @Delete()
   @HttpCode(204)
   @ResponseShape(NO_BODY)
-  async remove(
-    @Param('patientId') patient: string,
-    @Param('doctorId') doctor: string,
-    @Req() req: Request,
-  ) {
-    validate(patient, doctor);
+  async remove(@Param('patientId') patient: string, @Param('doctorId') doctor: string) {
+    const ids = validIds(patient, doctor);
     await unavailableOnFailure(this.store.remove(patient, doctor));
     // Broadcast even when the doctor was not a member: a retried DELETE must still revoke.
     await unavailableOnFailure(
       this.bus.publishControl(encodeControl({ type: 'careteam.removed', patient, doctor })),
     );
-    this.record('careteam.removed', patient, doctor, req);
-  }
-
-  /** `channel` is the patient's channel and `reason` the doctor's user key: ids, never names. */
-  private record(
-    event: 'careteam.added' | 'careteam.removed',
-    patient: string,
-    doctor: string,
-    req: Request,
-  ) {
-    this.audit.record({
-      event,
-      outcome: 'ok',
-      reason: `doctor:${doctor}`,
-      actor: `service:${publisherOf(req)}`,
-      channel: `patient:${patient}`,
-    });
+    // Audited with the doctor as actor and the patient's channel, whose authorization changed.
+    this.audit.record(careTeamChanged('careteam.removed', ids.patient, ids.doctor));
   }
 }
 
-function validate(patient: string, doctor: string): void {
+function validIds(patient: string, doctor: string): { patient: OpaqueId; doctor: OpaqueId } {
+  if (isOpaqueId(patient) && isOpaqueId(doctor)) return { patient, doctor };
   const fields = [
     ...(isOpaqueId(patient) ? [] : ['patientId']),
     ...(isOpaqueId(doctor) ? [] : ['doctorId']),
   ];
-  if (fields.length > 0) throw new ApiError('invalid_payload', {}, fields);
+  throw new ApiError('invalid_payload', {}, fields);
 }

@@ -2,6 +2,7 @@ import { Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/comm
 import type { Request } from 'express';
 import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
+import { serviceActor } from '../core/audit-entries.js';
 import { parsePublishBody } from '../core/notification.js';
 import { ApiError } from '../http/api-error.js';
 import { jsonBody } from '../http/response-shape.js';
@@ -26,7 +27,7 @@ export class NotificationsController {
   @HttpCode(202)
   @ResponseShape(jsonBody({ accepted: [{ id: 'string', duplicate: 'boolean' }] }))
   async publish(@Req() req: Request): Promise<{ accepted: { id: string; duplicate: boolean }[] }> {
-    const actor = `service:${publisherOf(req)}`;
+    const actor = serviceActor(publisherOf(req));
     const parsed = parsePublishBody(req.body, this.config.publish.notificationKinds);
     if (!parsed.ok) {
       this.publisher.rejected(actor, 'invalid_payload');

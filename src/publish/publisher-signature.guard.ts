@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service.js';
 import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
+import { signatureRejected } from '../core/audit-entries.js';
 import { SIGNATURE_HEADER, verifySignature } from '../core/publisher-signature.js';
 import { ApiError } from '../http/api-error.js';
 
@@ -36,12 +37,7 @@ export class PublisherSignatureGuard implements CanActivate {
       keys: this.config.publish.keys,
     });
     if (!verified.ok) {
-      this.audit.record({
-        event: 'notification.rejected',
-        outcome: 'deny',
-        reason: `invalid_signature:${verified.reason}`,
-        actor: 'anonymous',
-      });
+      this.audit.record(signatureRejected(verified.reason));
       throw new ApiError('invalid_signature');
     }
     (req as Request & { [PUBLISHER]?: string })[PUBLISHER] = verified.kid;

@@ -1,5 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
+import {
+  notificationPublished,
+  notificationRejected,
+  serviceActor,
+} from '../core/audit-entries.js';
+import type { NotificationRejection, ServiceActor } from '../core/audit-vocabulary.js';
 import { formatChannel } from '../core/channel.js';
 import { notificationMessage } from '../core/bus-message.js';
 import type { Notification } from '../core/notification.js';
@@ -27,7 +33,7 @@ export class Publisher {
   ) {}
 
   async publish(kid: string, notifications: readonly Notification[]): Promise<PublishOutcome> {
-    const actor = `service:${kid}`;
+    const actor = serviceActor(kid);
     const now = Date.now();
     try {
       // All at once: the commands share one connection, so Redis still sees each claim before
@@ -40,7 +46,7 @@ export class Publisher {
     }
   }
 
-  private async publishOne(actor: string, n: Notification, now: number) {
+  private async publishOne(actor: ServiceActor, n: Notification, now: number) {
     const channel = formatChannel(n.channel);
     let fresh: boolean;
     try {
@@ -60,22 +66,17 @@ export class Publisher {
       }
     }
     this.metrics.notificationsPublished.inc({ result: fresh ? 'published' : 'duplicate' });
-    this.audit.record({
-      event: 'notification.published',
-      outcome: 'ok',
-      reason: fresh ? 'published' : 'duplicate',
-      actor,
-      notification: n.id,
-      channel,
-    });
+    this.audit.record(
+      notificationPublished(actor, fresh ? 'published' : 'duplicate', n.id, channel),
+    );
     return { id: n.id, duplicate: !fresh };
   }
 
-  rejected(actor: string, reason: string, count = 1): void {
+  rejected(actor: ServiceActor, reason: NotificationRejection, count = 1): void {
     this.metrics.notificationsPublished.inc(
       { result: reason === 'unavailable' ? 'unavailable' : 'rejected' },
       count,
     );
-    this.audit.record({ event: 'notification.rejected', outcome: 'deny', reason, actor });
+    this.audit.record(notificationRejected(reason, actor));
   }
 }

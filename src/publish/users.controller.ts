@@ -1,6 +1,6 @@
-import { Body, Controller, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
-import type { Request } from 'express';
+import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
+import { userDisconnected } from '../core/audit-entries.js';
 import { encodeControl } from '../core/control-commands.js';
 import { BODY_FIELD, reportableFieldName } from '../core/notification.js';
 import { isUserKey } from '../core/principal.js';
@@ -9,7 +9,7 @@ import { ApiError, unavailableOnFailure } from '../http/api-error.js';
 import { jsonBody } from '../http/response-shape.js';
 import { ResponseShape } from '../http/response-shape.interceptor.js';
 import { UserBlocks } from '../users/user-blocks.js';
-import { publisherOf, PublisherSignatureGuard } from './publisher-signature.guard.js';
+import { PublisherSignatureGuard } from './publisher-signature.guard.js';
 
 const MAX_BLOCK_SECONDS = 30 * 24 * 3600;
 
@@ -29,13 +29,9 @@ export class UsersController {
   @Post()
   @HttpCode(202)
   @ResponseShape(jsonBody({}))
-  async disconnect(
-    @Param('user') user: string,
-    @Body() body: unknown,
-    @Req() req: Request,
-  ): Promise<object> {
+  async disconnect(@Param('user') user: string, @Body() body: unknown): Promise<object> {
     const fields = [...(isUserKey(user) ? [] : ['user']), ...blockSecondsProblems(body)];
-    if (fields.length > 0) throw new ApiError('invalid_payload', {}, fields);
+    if (!isUserKey(user) || fields.length > 0) throw new ApiError('invalid_payload', {}, fields);
     const blockSeconds = (body as { blockSeconds?: number } | undefined)?.blockSeconds;
     // Block first: a reconnect racing the broadcast must already be refused.
     if (blockSeconds !== undefined)
@@ -43,13 +39,10 @@ export class UsersController {
     await unavailableOnFailure(
       this.bus.publishControl(encodeControl({ type: 'user.disconnect', user })),
     );
-    this.audit.record({
-      event: 'user.disconnected',
-      outcome: 'ok',
-      reason: blockSeconds === undefined ? 'disconnected' : 'disconnected_and_blocked',
-      actor: `service:${publisherOf(req)}`,
-      channel: user,
-    });
+    // The disconnected user is the actor (§8's precedent for events about a user); the
+    // calling service authenticated with its signature.
+    const reason = blockSeconds === undefined ? 'disconnected' : 'disconnected_and_blocked';
+    this.audit.record(userDisconnected(user, reason));
     return {};
   }
 }

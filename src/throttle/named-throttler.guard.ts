@@ -9,12 +9,18 @@ import {
 } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service.js';
+import { rateLimited } from '../core/audit-entries.js';
+import type { ServiceActor } from '../core/audit-vocabulary.js';
+import type { UserKey } from '../core/principal.js';
 import { ApiError } from '../http/api-error.js';
 import { StoreUnavailableError } from '../redis/store-unavailable.error.js';
 import { bucketOf, limitReason, type ThrottlerName } from './throttlers.js';
 
 /** Why a throttled route refused a request, for the endpoint's own records. */
 export type ThrottleRefusal = 'rate_limited' | 'unavailable';
+
+/** Who a throttled request is counted for and audited as. */
+export type ThrottledActor = UserKey | ServiceActor;
 
 /** Retry-After of a 503 while the counter's store is down, as every other store refusal. */
 const UNAVAILABLE_RETRY_SECONDS = '1';
@@ -44,11 +50,11 @@ export abstract class NamedThrottlerGuard extends ThrottlerGuard {
   /** Who is counted; also the actor of the audit records. Verified by an earlier guard. */
   protected abstract trackerOf(req: Request): string;
 
-  /** The audit actor for the tracker: the user key, or `service:<kid>`. */
-  protected abstract actorOf(tracker: string): string;
+  /** The audit actor, from the same verified id as the tracker: the user key or `service:<kid>`. */
+  protected abstract actorOf(req: Request): ThrottledActor;
 
   /** The endpoint's own records of a refusal (its rejection event and metrics). */
-  protected abstract refused(req: Request, actor: string, refusal: ThrottleRefusal): void;
+  protected abstract refused(req: Request, actor: ThrottledActor, refusal: ThrottleRefusal): void;
 
   override async onModuleInit(): Promise<void> {
     await super.onModuleInit();
@@ -73,7 +79,7 @@ export abstract class NamedThrottlerGuard extends ThrottlerGuard {
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
       const req = requestOf(request.context);
-      this.refused(req, this.actorOf(this.trackerOf(req)), 'unavailable');
+      this.refused(req, this.actorOf(req), 'unavailable');
       throw new ApiError('unavailable', { 'Retry-After': UNAVAILABLE_RETRY_SECONDS });
     }
   }
@@ -83,13 +89,8 @@ export abstract class NamedThrottlerGuard extends ThrottlerGuard {
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
     const req = requestOf(context);
-    const actor = this.actorOf(detail.tracker);
-    this.audit.record({
-      event: 'rate.limited',
-      outcome: 'deny',
-      reason: limitReason(this.throttlerName),
-      actor,
-    });
+    const actor = this.actorOf(req);
+    this.audit.record(rateLimited(limitReason(this.throttlerName), actor));
     this.refused(req, actor, 'rate_limited');
     throw new ApiError('rate_limited', { 'Retry-After': String(detail.timeToBlockExpire) });
   }

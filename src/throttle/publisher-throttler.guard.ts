@@ -8,6 +8,8 @@ import {
 } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service.js';
+import { serviceActor } from '../core/audit-entries.js';
+import type { ServiceActor } from '../core/audit-vocabulary.js';
 import { MAX_BATCH } from '../core/notification.js';
 import { publisherOf } from '../publish/publisher-signature.guard.js';
 import { Publisher } from '../publish/publisher.service.js';
@@ -36,12 +38,12 @@ export class PublisherThrottlerGuard extends NamedThrottlerGuard {
     return publisherOf(req);
   }
 
-  protected actorOf(kid: string): string {
-    return `service:${kid}`;
+  protected actorOf(req: Request): ServiceActor {
+    return serviceActor(publisherOf(req));
   }
 
   /** `notification.rejected` and the published-notifications counter, as for every refusal. */
-  protected refused(req: Request, actor: string, refusal: ThrottleRefusal): void {
+  protected refused(req: Request, actor: ServiceActor, refusal: ThrottleRefusal): void {
     this.publisher.rejected(actor, refusal, notificationsIn(req.body));
   }
 }

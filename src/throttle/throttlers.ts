@@ -1,5 +1,6 @@
 import type { ThrottlerOptions } from '@nestjs/throttler';
 import type { Config, RateLimit } from '../config/config.types.js';
+import type { RequestRateLimit } from '../core/audit-vocabulary.js';
 
 /**
  * The HTTP limits, one named throttler each. The name is also the bucket of the counter
@@ -21,7 +22,7 @@ export function limitOf(name: ThrottlerName, config: Config): RateLimit {
 }
 
 /** The `reason` of the `rate.limited` audit record: which limit refused the request. */
-export function limitReason(name: ThrottlerName): 'tickets_per_user' | 'publish_per_key' {
+export function limitReason(name: ThrottlerName): RequestRateLimit {
   switch (name) {
     case 'tickets':
       return 'tickets_per_user';

@@ -8,6 +8,8 @@ import {
 } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service.js';
+import { ticketRejected } from '../core/audit-entries.js';
+import type { UserKey } from '../core/principal.js';
 import { Metrics } from '../metrics/metrics.js';
 import { verifiedAccessOf } from '../tickets/verified-access.js';
 import { NamedThrottlerGuard, type ThrottleRefusal } from './named-throttler.guard.js';
@@ -32,19 +34,19 @@ export class TicketThrottlerGuard extends NamedThrottlerGuard {
   }
 
   protected trackerOf(req: Request): string {
+    return this.actorOf(req);
+  }
+
+  protected actorOf(req: Request): UserKey {
     const access = verifiedAccessOf(req);
     if (access === undefined)
       throw new Error('TicketThrottlerGuard must run after AccessTokenGuard');
     return access.userKey;
   }
 
-  protected actorOf(userKey: string): string {
-    return userKey;
-  }
-
   /** `ticket.rejected` and the rejected-tickets counter, as for every ticket refusal. */
-  protected refused(_req: Request, actor: string, refusal: ThrottleRefusal): void {
-    this.audit.record({ event: 'ticket.rejected', outcome: 'deny', reason: refusal, actor });
+  protected refused(_req: Request, actor: UserKey, refusal: ThrottleRefusal): void {
+    this.audit.record(ticketRejected(refusal, actor));
     this.metrics.ticketsRejected.inc({ reason: refusal });
   }
 }

@@ -1,11 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
+import { ticketIssued } from '../core/audit-entries.js';
+import type { TicketRejection } from '../core/audit-vocabulary.js';
+import type { UserKey } from '../core/principal.js';
 import { PROTOCOL } from '../core/protocol.js';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiError } from '../http/api-error.js';
 import { Metrics } from '../metrics/metrics.js';
-import { rejectTicket, type TicketRejection } from './ticket-rejection.js';
+import { rejectTicket } from './ticket-rejection.js';
 import { TicketSigner } from './ticket-signer.js';
 import { TicketStore } from './ticket-store.js';
 import type { VerifiedAccess } from './verified-access.js';
@@ -43,13 +46,7 @@ export class TicketIssuer {
       const signed = await this.signer.sign(principal, Math.floor(access.expiresAt / 1000), now);
       if (signed.expiresIn <= 0) throw this.refuse('invalid_token', actor);
       await this.store.issue(signed.jti, signed.expiresIn, now);
-      this.audit.record({
-        event: 'ticket.issued',
-        outcome: 'allow',
-        reason: 'issued',
-        actor,
-        jti: signed.jti,
-      });
+      this.audit.record(ticketIssued(actor, signed.jti));
       this.metrics.ticketsIssued.inc();
       return {
         ticket: signed.token,
@@ -64,7 +61,7 @@ export class TicketIssuer {
     }
   }
 
-  private refuse(reason: TicketRejection, actor: string): ApiError {
+  private refuse(reason: TicketRejection, actor: UserKey): ApiError {
     return rejectTicket(this.audit, this.metrics, reason, actor);
   }
 }

@@ -1,16 +1,9 @@
 import type { AuditService } from '../audit/audit.service.js';
+import { ticketRejected } from '../core/audit-entries.js';
+import type { TicketRejection } from '../core/audit-vocabulary.js';
+import type { UserKey } from '../core/principal.js';
 import { ApiError } from '../http/api-error.js';
 import type { Metrics } from '../metrics/metrics.js';
-
-/** Every reason `POST /v1/tickets` refuses for, each audited and counted under its name. */
-export type TicketRejection =
-  | 'origin_not_allowed'
-  | 'bad_request'
-  | 'invalid_token'
-  | 'unsupported_principal'
-  | 'user_blocked'
-  | 'rate_limited'
-  | 'unavailable';
 
 /** A refusal of a store or the identity provider: the client should retry soon. */
 export const UNAVAILABLE_RETRY_SECONDS = 1;
@@ -24,10 +17,10 @@ export function rejectTicket(
   audit: AuditService,
   metrics: Metrics,
   reason: TicketRejection,
-  actor = 'anonymous',
+  actor: UserKey | 'anonymous' = 'anonymous',
   retryAfterSeconds?: number,
 ): ApiError {
-  audit.record({ event: 'ticket.rejected', outcome: 'deny', reason, actor });
+  audit.record(ticketRejected(reason, actor));
   metrics.ticketsRejected.inc({ reason });
   return new ApiError(reason, rejectionHeaders(reason, retryAfterSeconds));
 }

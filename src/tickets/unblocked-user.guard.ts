@@ -1,6 +1,7 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service.js';
+import type { UserKey } from '../core/principal.js';
 import { Metrics } from '../metrics/metrics.js';
 import { UserBlocks } from '../users/user-blocks.js';
 import { rejectTicket } from './ticket-rejection.js';
@@ -31,7 +32,7 @@ export class UnblockedUserGuard implements CanActivate {
     return true;
   }
 
-  private reject(reason: 'user_blocked' | 'unavailable', actor: string) {
+  private reject(reason: 'user_blocked' | 'unavailable', actor: UserKey) {
     return rejectTicket(this.audit, this.metrics, reason, actor);
   }
 }

@@ -9,6 +9,7 @@ import {
   readAudit,
   startAuditNode,
   tempDir,
+  unchecked,
   uniqueNodeId,
   verifyAuditFile,
 } from '../audit/support/audit-helpers.js';
@@ -38,13 +39,13 @@ describe('audit log (embedded mode, real files)', () => {
     track(node);
     const callers = 50;
     const perCaller = 100;
-    const denied: AuditEntry = {
+    const denied = unchecked({
       event: 'ws.subscribe',
       outcome: 'deny',
       reason: 'not_on_care_team',
       actor: 'user-9',
       channel: 'patient.c3VtbWFyeQ',
-    };
+    });
 
     await Promise.all(
       Array.from({ length: callers }, async (_, c) => {
@@ -167,8 +168,8 @@ describe('audit log (embedded mode, real files)', () => {
     track(node);
     const forged = { event: 'audit.checkpoint', outcome: 'ok', reason: 'periodic', actor: 'x' };
     const unknown = { event: 'user.exported', outcome: 'ok', reason: 'r', actor: 'x' };
-    expect(audit.record(forged as AuditEntry)).toBeUndefined();
-    expect(audit.record(unknown as unknown as AuditEntry)).toBeUndefined();
+    expect(audit.record(unchecked(forged as AuditEntry))).toBeUndefined();
+    expect(audit.record(unchecked(unknown as unknown as AuditEntry))).toBeUndefined();
     audit.record(connected('valid'));
     await expect(audit.flush()).resolves.toBe(true);
 

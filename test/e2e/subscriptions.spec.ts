@@ -174,6 +174,60 @@ describe('subscriptions', () => {
     expect(badBlock.json()).toEqual({ error: 'invalid_payload', fields: ['blockSeconds'] });
   });
 
+  it('audits care-team changes and disconnects with the user as actor, never a user key as reason or channel', async () => {
+    const member = '/internal/v1/care-teams/pt-auditct1/members/dr-auditct1';
+    expect((await signedRequest(node, member, { method: 'PUT' })).status).toBe(204);
+    expect((await signedRequest(node, member, { method: 'DELETE' })).status).toBe(204);
+    const disconnect = '/internal/v1/users/doctor:dr-auditdc1/disconnect';
+    expect((await signedRequest(node, disconnect, { body: {} })).status).toBe(202);
+
+    const file = path.join(node.config.audit.dir, `audit-${node.config.nodeId}.jsonl`);
+    const recordsOf = async (actor: string) =>
+      (await readFile(file, 'utf8'))
+        .split('\n')
+        .filter((line) => line.includes(`"actor":"${actor}"`))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    let careTeam: Record<string, unknown>[] = [];
+    let disconnected: Record<string, unknown>[] = [];
+    await eventually(async () => {
+      careTeam = await recordsOf('doctor:dr-auditct1');
+      disconnected = await recordsOf('doctor:dr-auditdc1');
+      return careTeam.length === 2 && disconnected.length === 1;
+    });
+    const fields = ({ event, outcome, reason, actor, channel }: Record<string, unknown>) => ({
+      event,
+      outcome,
+      reason,
+      actor,
+      channel,
+    });
+    expect(careTeam.map(fields)).toEqual([
+      {
+        event: 'careteam.added',
+        outcome: 'ok',
+        reason: 'care_team_member_added',
+        actor: 'doctor:dr-auditct1',
+        channel: 'patient:pt-auditct1',
+      },
+      {
+        event: 'careteam.removed',
+        outcome: 'ok',
+        reason: 'care_team_member_removed',
+        actor: 'doctor:dr-auditct1',
+        channel: 'patient:pt-auditct1',
+      },
+    ]);
+    expect(disconnected.map(fields)).toEqual([
+      {
+        event: 'user.disconnected',
+        outcome: 'ok',
+        reason: 'disconnected',
+        actor: 'doctor:dr-auditdc1',
+        channel: undefined,
+      },
+    ]);
+  });
+
   it('keeps the PHI canary out of subscription answers, close reasons, logs, audit and metrics', async () => {
     const watch = new CanaryWatch();
     const c = await open(await patient('pt-canary001'));
