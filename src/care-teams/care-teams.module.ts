@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { RedisModule } from '../redis/redis.module.js';
-import { RedisService } from '../redis/redis.service.js';
+import { redisOrMemory } from '../stores/redis-or-memory.js';
 import { CareTeamStore } from './care-team-store.js';
 import { MemoryCareTeamStore } from './memory-care-team-store.js';
 import { RedisCareTeamStore } from './redis-care-team-store.js';
@@ -8,12 +8,10 @@ import { RedisCareTeamStore } from './redis-care-team-store.js';
 @Module({
   imports: [RedisModule],
   providers: [
-    {
-      provide: CareTeamStore,
-      useFactory: (redis: RedisService) =>
-        redis.embedded ? new MemoryCareTeamStore() : new RedisCareTeamStore(redis),
-      inject: [RedisService],
-    },
+    redisOrMemory(CareTeamStore, {
+      redis: (redis) => new RedisCareTeamStore(redis),
+      memory: () => new MemoryCareTeamStore(),
+    }),
   ],
   exports: [CareTeamStore],
 })

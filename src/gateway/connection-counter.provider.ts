@@ -1,5 +1,5 @@
 import type { Provider } from '@nestjs/common';
-import { RedisService } from '../redis/redis.service.js';
+import { redisOrMemory } from '../stores/redis-or-memory.js';
 import { ConnectionCounter } from './connection-counter.js';
 import { MemoryConnectionCounter } from './memory-connection-counter.js';
 import { RedisConnectionCounter } from './redis-connection-counter.js';
@@ -8,9 +8,7 @@ import { RedisConnectionCounter } from './redis-connection-counter.js';
  * Redis whenever the node has one, so MAX_CONNECTIONS_PER_USER holds across the cluster;
  * memory only in embedded single-node mode, where this node holds every connection.
  */
-export const connectionCounterProvider: Provider = {
-  provide: ConnectionCounter,
-  useFactory: (redis: RedisService): ConnectionCounter =>
-    redis.embedded ? new MemoryConnectionCounter() : new RedisConnectionCounter(redis),
-  inject: [RedisService],
-};
+export const connectionCounterProvider: Provider = redisOrMemory(ConnectionCounter, {
+  redis: (redis) => new RedisConnectionCounter(redis),
+  memory: () => new MemoryConnectionCounter(),
+});

@@ -3,7 +3,7 @@ import { CareTeamsModule } from '../care-teams/care-teams.module.js';
 import { FanoutModule } from '../fanout/fanout.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import { RedisModule } from '../redis/redis.module.js';
-import { RedisService } from '../redis/redis.service.js';
+import { redisOrMemory } from '../stores/redis-or-memory.js';
 import { ThrottleModule } from '../throttle/throttle.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { CareTeamsController } from './care-teams.controller.js';
@@ -24,12 +24,10 @@ import { UsersController } from './users.controller.js';
   providers: [
     PublisherSignatureGuard,
     Publisher,
-    {
-      provide: IdempotencyStore,
-      useFactory: (redis: RedisService) =>
-        redis.embedded ? new MemoryIdempotencyStore() : new RedisIdempotencyStore(redis),
-      inject: [RedisService],
-    },
+    redisOrMemory(IdempotencyStore, {
+      redis: (redis) => new RedisIdempotencyStore(redis),
+      memory: () => new MemoryIdempotencyStore(),
+    }),
   ],
 })
 export class PublishModule {}

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { RedisModule } from '../redis/redis.module.js';
-import { RedisService } from '../redis/redis.service.js';
+import { redisOrMemory } from '../stores/redis-or-memory.js';
 import { MemoryRateLimiter } from './memory-rate-limiter.js';
 import { RateLimiter } from './rate-limiter.js';
 import { RedisRateLimiter } from './redis-rate-limiter.js';
@@ -12,12 +12,10 @@ import { RedisRateLimiter } from './redis-rate-limiter.js';
 @Module({
   imports: [RedisModule],
   providers: [
-    {
-      provide: RateLimiter,
-      useFactory: (redis: RedisService): RateLimiter =>
-        redis.embedded ? new MemoryRateLimiter() : new RedisRateLimiter(redis),
-      inject: [RedisService],
-    },
+    redisOrMemory(RateLimiter, {
+      redis: (redis) => new RedisRateLimiter(redis),
+      memory: () => new MemoryRateLimiter(),
+    }),
   ],
   exports: [RateLimiter],
 })

@@ -1,5 +1,5 @@
 import type { Provider } from '@nestjs/common';
-import { RedisService } from '../redis/redis.service.js';
+import { redisOrMemory } from '../stores/redis-or-memory.js';
 import { MemoryTicketStore } from './memory-ticket-store.js';
 import { RedisTicketStore } from './redis-ticket-store.js';
 import { TicketStore } from './ticket-store.js';
@@ -8,9 +8,7 @@ import { TicketStore } from './ticket-store.js';
  * Redis whenever the node has one, so a ticket issued by one node redeems on any other;
  * memory only in embedded single-node mode, where there is no other node.
  */
-export const ticketStoreProvider: Provider = {
-  provide: TicketStore,
-  useFactory: (redis: RedisService): TicketStore =>
-    redis.embedded ? new MemoryTicketStore() : new RedisTicketStore(redis),
-  inject: [RedisService],
-};
+export const ticketStoreProvider: Provider = redisOrMemory(TicketStore, {
+  redis: (redis) => new RedisTicketStore(redis),
+  memory: () => new MemoryTicketStore(),
+});

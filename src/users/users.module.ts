@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { RedisModule } from '../redis/redis.module.js';
-import { RedisService } from '../redis/redis.service.js';
+import { redisOrMemory } from '../stores/redis-or-memory.js';
 import { MemoryUserBlocks } from './memory-user-blocks.js';
 import { RedisUserBlocks } from './redis-user-blocks.js';
 import { UserBlocks } from './user-blocks.js';
@@ -12,12 +12,10 @@ import { UserBlocks } from './user-blocks.js';
 @Module({
   imports: [RedisModule],
   providers: [
-    {
-      provide: UserBlocks,
-      useFactory: (redis: RedisService): UserBlocks =>
-        redis.embedded ? new MemoryUserBlocks() : new RedisUserBlocks(redis),
-      inject: [RedisService],
-    },
+    redisOrMemory(UserBlocks, {
+      redis: (redis) => new RedisUserBlocks(redis),
+      memory: () => new MemoryUserBlocks(),
+    }),
   ],
   exports: [UserBlocks],
 })
