@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
 import { RedisModule } from '../redis/redis.module.js';
+import { CareTeamStore } from '../stores/care-team-store/care-team-store.js';
+import { MemoryCareTeamStore } from '../stores/care-team-store/memory-care-team-store.js';
+import { RedisCareTeamStore } from '../stores/care-team-store/redis-care-team-store.js';
 import { redisOrMemory } from '../stores/redis-or-memory.js';
-import { CareTeamStore } from './care-team-store.js';
-import { MemoryCareTeamStore } from './memory-care-team-store.js';
-import { RedisCareTeamStore } from './redis-care-team-store.js';
 
 @Module({
   imports: [RedisModule],

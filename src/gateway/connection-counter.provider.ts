@@ -1,8 +1,8 @@
 import type { Provider } from '@nestjs/common';
+import { ConnectionCounter } from '../stores/connection-counter/connection-counter.js';
+import { MemoryConnectionCounter } from '../stores/connection-counter/memory-connection-counter.js';
+import { RedisConnectionCounter } from '../stores/connection-counter/redis-connection-counter.js';
 import { redisOrMemory } from '../stores/redis-or-memory.js';
-import { ConnectionCounter } from './connection-counter.js';
-import { MemoryConnectionCounter } from './memory-connection-counter.js';
-import { RedisConnectionCounter } from './redis-connection-counter.js';
 
 /**
  * Redis whenever the node has one, so MAX_CONNECTIONS_PER_USER holds across the cluster;

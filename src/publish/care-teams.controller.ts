@@ -1,13 +1,13 @@
 import { Controller, Delete, HttpCode, Param, Put, Req, UseGuards } from '@nestjs/common';
 import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service.js';
-import { CareTeamStore } from '../care-teams/care-team-store.js';
 import { encodeControl } from '../core/control-commands.js';
 import { isOpaqueId } from '../core/opaque-id.js';
 import { Bus } from '../fanout/bus.js';
 import { ApiError, unavailableOnFailure } from '../http/api-error.js';
 import { NO_BODY } from '../http/response-shape.js';
 import { ResponseShape } from '../http/response-shape.interceptor.js';
+import { CareTeamStore } from '../stores/care-team-store/care-team-store.js';
 import { publisherOf, PublisherSignatureGuard } from './publisher-signature.guard.js';
 
 /**

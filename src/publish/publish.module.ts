@@ -3,15 +3,15 @@ import { CareTeamsModule } from '../care-teams/care-teams.module.js';
 import { FanoutModule } from '../fanout/fanout.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import { RedisModule } from '../redis/redis.module.js';
-import { redisOrMemory } from '../stores/redis-or-memory.js';
-import { ThrottleModule } from '../throttle/throttle.module.js';
-import { UsersModule } from '../users/users.module.js';
-import { CareTeamsController } from './care-teams.controller.js';
 import {
   IdempotencyStore,
   MemoryIdempotencyStore,
   RedisIdempotencyStore,
-} from './idempotency-store.js';
+} from '../stores/idempotency-store/idempotency-store.js';
+import { redisOrMemory } from '../stores/redis-or-memory.js';
+import { ThrottleModule } from '../throttle/throttle.module.js';
+import { UsersModule } from '../users/users.module.js';
+import { CareTeamsController } from './care-teams.controller.js';
 import { NotificationsController } from './notifications.controller.js';
 import { Publisher } from './publisher.service.js';
 import { PublisherSignatureGuard } from './publisher-signature.guard.js';

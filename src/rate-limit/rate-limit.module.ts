@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
 import { RedisModule } from '../redis/redis.module.js';
+import { MemoryRateLimiter } from '../stores/rate-limiter/memory-rate-limiter.js';
+import { RateLimiter } from '../stores/rate-limiter/rate-limiter.js';
+import { RedisRateLimiter } from '../stores/rate-limiter/redis-rate-limiter.js';
 import { redisOrMemory } from '../stores/redis-or-memory.js';
-import { MemoryRateLimiter } from './memory-rate-limiter.js';
-import { RateLimiter } from './rate-limiter.js';
-import { RedisRateLimiter } from './redis-rate-limiter.js';
 
 /**
  * The RateLimiter: Redis whenever the node has one, so per-user and per-key limits hold across

@@ -3,7 +3,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
 import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
-import { RateLimiter } from '../rate-limit/rate-limiter.js';
+import { RateLimiter } from '../stores/rate-limiter/rate-limiter.js';
 import { FixedWindowThrottlerStorage } from './fixed-window-throttler-storage.js';
 import { throttlersOf } from './throttlers.js';
 

@@ -2,7 +2,7 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service.js';
 import { Metrics } from '../metrics/metrics.js';
-import { UserBlocks } from '../users/user-blocks.js';
+import { UserBlocks } from '../stores/user-blocks/user-blocks.js';
 import { rejectTicket } from './ticket-rejection.js';
 import { verifiedAccessOf } from './verified-access.js';
 

@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
 import { RedisModule } from '../redis/redis.module.js';
 import { redisOrMemory } from '../stores/redis-or-memory.js';
-import { MemoryUserBlocks } from './memory-user-blocks.js';
-import { RedisUserBlocks } from './redis-user-blocks.js';
-import { UserBlocks } from './user-blocks.js';
+import { MemoryUserBlocks } from '../stores/user-blocks/memory-user-blocks.js';
+import { RedisUserBlocks } from '../stores/user-blocks/redis-user-blocks.js';
+import { UserBlocks } from '../stores/user-blocks/user-blocks.js';
 
 /**
  * UserBlocks: Redis whenever the node has one, so a block set through any node's internal API

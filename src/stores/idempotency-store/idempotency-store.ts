@@ -1,5 +1,5 @@
-import { ExpiringKeys } from '../memory/expiring-keys.js';
-import { RedisService } from '../redis/redis.service.js';
+import { ExpiringKeys } from '../../memory/expiring-keys.js';
+import { RedisService } from '../../redis/redis.service.js';
 
 /** How long a notification id is remembered: a repeat within it is accepted, not delivered. */
 export const IDEMPOTENCY_WINDOW_SECONDS = 600;
