@@ -3,11 +3,9 @@ import { CareTeamsModule } from '../care-teams/care-teams.module.js';
 import { FanoutModule } from '../fanout/fanout.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import { RedisModule } from '../redis/redis.module.js';
-import {
-  IdempotencyStore,
-  MemoryIdempotencyStore,
-  RedisIdempotencyStore,
-} from '../stores/idempotency-store/idempotency-store.js';
+import { IdempotencyStore } from '../stores/idempotency-store/idempotency-store.js';
+import { MemoryIdempotencyStore } from '../stores/idempotency-store/memory-idempotency-store.js';
+import { RedisIdempotencyStore } from '../stores/idempotency-store/redis-idempotency-store.js';
 import { redisOrMemory } from '../stores/redis-or-memory.js';
 import { ThrottleModule } from '../throttle/throttle.module.js';
 import { UsersModule } from '../users/users.module.js';
