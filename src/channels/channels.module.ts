@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
-import { CareTeamsModule } from '../care-teams/care-teams.module.js';
 import { FanoutModule } from '../fanout/fanout.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
-import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
+import { StoresModule } from '../stores/stores.module.js';
 import { ChannelIndex } from './channel-index.js';
 import { SubscriptionService } from './subscription-service.js';
 
@@ -12,12 +11,12 @@ import { SubscriptionService } from './subscription-service.js';
  * care-team facts). The gateway keeps the socket lifecycle and imports this module; the
  * channel side sees a session only as a `Subscriber`, so nothing here imports the gateway.
  *
- * Care teams stay their own module, imported here: they are facts that the internal API
- * writes and the subscription policy reads, so the publishing side can depend on the store
- * without depending on channels.
+ * The care-team store comes from StoresModule, not from here: care teams are facts that the
+ * internal API writes and the subscription policy reads, so the publishing side can depend on
+ * the store without depending on channels.
  */
 @Module({
-  imports: [CareTeamsModule, FanoutModule, MetricsModule, RateLimitModule],
+  imports: [FanoutModule, MetricsModule, StoresModule],
   providers: [ChannelIndex, SubscriptionService],
   exports: [ChannelIndex, SubscriptionService],
 })

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
-import { CareTeamStore } from '../care-teams/care-team-store.js';
 import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
 import {
@@ -19,7 +18,8 @@ import { type Channel, type ChannelName, formatChannel, parseChannel } from '../
 import { type AllowBasis, authorizeSubscribe, needsCareTeamLookup } from '../core/policy.js';
 import type { WsErrorCode } from '../core/protocol.js';
 import { Metrics } from '../metrics/metrics.js';
-import { RateLimiter } from '../rate-limit/rate-limiter.js';
+import { CareTeamStore } from '../stores/care-team-store/care-team-store.js';
+import { RateLimiter } from '../stores/rate-limiter/rate-limiter.js';
 import { ChannelIndex } from './channel-index.js';
 import type { Subscriber } from './subscriber.js';
 

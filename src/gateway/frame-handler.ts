@@ -10,8 +10,8 @@ import { type ClientFrame, parseClientFrame, type WsErrorCode } from '../core/pr
 import { sessionExpiry } from '../core/ticket.js';
 import type { SubscribeAnswer } from '../core/session-counters.js';
 import { Metrics } from '../metrics/metrics.js';
+import { TicketStore } from '../stores/ticket-store/ticket-store.js';
 import { TicketSigner } from '../tickets/ticket-signer.js';
-import { TicketStore } from '../tickets/ticket-store.js';
 import type { Session } from './session.js';
 import { type SubscribeOutcome, SubscriptionService } from '../channels/subscription-service.js';
 

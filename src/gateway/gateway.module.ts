@@ -3,11 +3,8 @@ import { ChannelsModule } from '../channels/channels.module.js';
 import { FanoutModule } from '../fanout/fanout.module.js';
 import { LifecycleModule } from '../lifecycle/lifecycle.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
-import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
-import { RedisModule } from '../redis/redis.module.js';
+import { StoresModule } from '../stores/stores.module.js';
 import { TicketsModule } from '../tickets/tickets.module.js';
-import { UsersModule } from '../users/users.module.js';
-import { connectionCounterProvider } from './connection-counter.provider.js';
 import { ControlListener } from './control-listener.js';
 import { Delivery } from './delivery.js';
 import { FrameHandler } from './frame-handler.js';
@@ -25,15 +22,12 @@ import { UpgradeAuthenticator } from './upgrade-authenticator.js';
   imports: [
     LifecycleModule,
     MetricsModule,
-    RedisModule,
+    StoresModule,
     TicketsModule,
-    UsersModule,
-    RateLimitModule,
     ChannelsModule,
     FanoutModule,
   ],
   providers: [
-    connectionCounterProvider,
     UpgradeAuthenticator,
     SessionRegistry,
     FrameHandler,

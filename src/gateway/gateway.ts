@@ -9,7 +9,7 @@ import { wsClosed, wsConnected } from '../core/audit-entries.js';
 import { sessionExpiry } from '../core/ticket.js';
 import { Metrics } from '../metrics/metrics.js';
 import { ChannelIndex } from '../channels/channel-index.js';
-import { ConnectionCounter } from './connection-counter.js';
+import { ConnectionCounter } from '../stores/connection-counter/connection-counter.js';
 import { FrameHandler } from './frame-handler.js';
 import { Session } from './session.js';
 import { SessionRegistry } from './session-registry.js';

@@ -9,7 +9,7 @@ import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
 import { DrainState } from '../lifecycle/drain-state.js';
 import { Metrics } from '../metrics/metrics.js';
-import { ConnectionCounter, slotLeaseMs } from './connection-counter.js';
+import { ConnectionCounter, slotLeaseMs } from '../stores/connection-counter/connection-counter.js';
 import type { Session } from './session.js';
 
 const SWEEP_INTERVAL_MS = 500;

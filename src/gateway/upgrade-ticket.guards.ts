@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
+import { ConnectionCounter, slotLeaseMs } from '../stores/connection-counter/connection-counter.js';
+import { TicketStore } from '../stores/ticket-store/ticket-store.js';
+import { UserBlocks } from '../stores/user-blocks/user-blocks.js';
 import { TicketSigner } from '../tickets/ticket-signer.js';
-import { TicketStore } from '../tickets/ticket-store.js';
-import { UserBlocks } from '../users/user-blocks.js';
-import { ConnectionCounter, slotLeaseMs } from './connection-counter.js';
 import { upgradeAttemptOf } from './upgrade-attempt.js';
 
 /**

@@ -1,6 +1,5 @@
 import { Controller, Delete, HttpCode, Param, Put, UseGuards } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
-import { CareTeamStore } from '../care-teams/care-team-store.js';
 import { careTeamChanged } from '../core/audit-entries.js';
 import { encodeControl } from '../core/control-commands.js';
 import { isOpaqueId, type OpaqueId } from '../core/opaque-id.js';
@@ -8,6 +7,7 @@ import { Bus } from '../fanout/bus.js';
 import { ApiError, unavailableOnFailure } from '../http/api-error.js';
 import { NO_BODY } from '../http/response-shape.js';
 import { ResponseShape } from '../http/response-shape.interceptor.js';
+import { CareTeamStore } from '../stores/care-team-store/care-team-store.js';
 import { PublisherSignatureGuard } from './publisher-signature.guard.js';
 
 /**

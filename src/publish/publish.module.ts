@@ -1,17 +1,9 @@
 import { Module } from '@nestjs/common';
-import { CareTeamsModule } from '../care-teams/care-teams.module.js';
 import { FanoutModule } from '../fanout/fanout.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
-import { RedisModule } from '../redis/redis.module.js';
-import { RedisService } from '../redis/redis.service.js';
+import { StoresModule } from '../stores/stores.module.js';
 import { ThrottleModule } from '../throttle/throttle.module.js';
-import { UsersModule } from '../users/users.module.js';
 import { CareTeamsController } from './care-teams.controller.js';
-import {
-  IdempotencyStore,
-  MemoryIdempotencyStore,
-  RedisIdempotencyStore,
-} from './idempotency-store.js';
 import { NotificationsController } from './notifications.controller.js';
 import { Publisher } from './publisher.service.js';
 import { PublisherSignatureGuard } from './publisher-signature.guard.js';
@@ -19,17 +11,8 @@ import { UsersController } from './users.controller.js';
 
 /** The internal API (`/internal/v1/*`), for signed publishing services only. */
 @Module({
-  imports: [MetricsModule, RedisModule, ThrottleModule, UsersModule, CareTeamsModule, FanoutModule],
+  imports: [MetricsModule, StoresModule, ThrottleModule, FanoutModule],
   controllers: [NotificationsController, CareTeamsController, UsersController],
-  providers: [
-    PublisherSignatureGuard,
-    Publisher,
-    {
-      provide: IdempotencyStore,
-      useFactory: (redis: RedisService) =>
-        redis.embedded ? new MemoryIdempotencyStore() : new RedisIdempotencyStore(redis),
-      inject: [RedisService],
-    },
-  ],
+  providers: [PublisherSignatureGuard, Publisher],
 })
 export class PublishModule {}

@@ -11,7 +11,7 @@ import { notificationMessage } from '../core/bus-message.js';
 import type { Notification } from '../core/notification.js';
 import { Bus } from '../fanout/bus.js';
 import { Metrics } from '../metrics/metrics.js';
-import { IdempotencyStore } from './idempotency-store.js';
+import { IdempotencyStore } from '../stores/idempotency-store/idempotency-store.js';
 
 export type PublishOutcome =
   | { ok: true; accepted: { id: string; duplicate: boolean }[] }

@@ -8,7 +8,7 @@ import { Bus } from '../fanout/bus.js';
 import { ApiError, unavailableOnFailure } from '../http/api-error.js';
 import { jsonBody } from '../http/response-shape.js';
 import { ResponseShape } from '../http/response-shape.interceptor.js';
-import { UserBlocks } from '../users/user-blocks.js';
+import { UserBlocks } from '../stores/user-blocks/user-blocks.js';
 import { PublisherSignatureGuard } from './publisher-signature.guard.js';
 
 const MAX_BLOCK_SECONDS = 30 * 24 * 3600;

@@ -1,7 +1,7 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { RateLimit } from '../config/config.types.js';
-import { decide, secondsUntil } from '../rate-limit/fixed-window.js';
-import { RateLimiter } from '../rate-limit/rate-limiter.js';
+import { decide, secondsUntil } from '../stores/rate-limiter/fixed-window.js';
+import { RateLimiter } from '../stores/rate-limiter/rate-limiter.js';
 
 /** What `increment` answers (the package does not export the record's type by name). */
 export type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;

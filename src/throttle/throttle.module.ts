@@ -2,8 +2,8 @@ import { Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
-import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
-import { RateLimiter } from '../rate-limit/rate-limiter.js';
+import { RateLimiter } from '../stores/rate-limiter/rate-limiter.js';
+import { StoresModule } from '../stores/stores.module.js';
 import { FixedWindowThrottlerStorage } from './fixed-window-throttler-storage.js';
 import { throttlersOf } from './throttlers.js';
 
@@ -17,7 +17,7 @@ import { throttlersOf } from './throttlers.js';
 @Module({
   imports: [
     ThrottlerModule.forRootAsync({
-      imports: [RateLimitModule],
+      imports: [StoresModule],
       inject: [CONFIG, RateLimiter],
       useFactory: (config: Config, counter: RateLimiter) => ({
         throttlers: throttlersOf(config),

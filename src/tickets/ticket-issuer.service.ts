@@ -8,9 +8,9 @@ import { PROTOCOL } from '../core/protocol.js';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiError } from '../http/api-error.js';
 import { Metrics } from '../metrics/metrics.js';
+import { TicketStore } from '../stores/ticket-store/ticket-store.js';
 import { rejectTicket } from './ticket-rejection.js';
 import { TicketSigner } from './ticket-signer.js';
-import { TicketStore } from './ticket-store.js';
 import type { VerifiedAccess } from './verified-access.js';
 
 export interface TicketResponse {

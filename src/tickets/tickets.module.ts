@@ -2,24 +2,20 @@ import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { CONFIG } from '../config/config.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
-import { RedisModule } from '../redis/redis.module.js';
-import { UsersModule } from '../users/users.module.js';
+import { StoresModule } from '../stores/stores.module.js';
 import { AccessTokenVerifier } from './access-token-verifier.js';
 import { TicketIssuer } from './ticket-issuer.service.js';
 import { TicketSigner, ticketJwtOptions } from './ticket-signer.js';
-import { ticketStoreProvider } from './ticket-store.provider.js';
-import { TicketStore } from './ticket-store.js';
 import { TicketsController } from './tickets.controller.js';
 
 @Module({
   imports: [
     MetricsModule,
-    RedisModule,
-    UsersModule,
+    StoresModule,
     JwtModule.registerAsync({ inject: [CONFIG], useFactory: ticketJwtOptions }),
   ],
   controllers: [TicketsController],
-  providers: [AccessTokenVerifier, TicketSigner, ticketStoreProvider, TicketIssuer],
-  exports: [TicketSigner, TicketStore],
+  providers: [AccessTokenVerifier, TicketSigner, TicketIssuer],
+  exports: [TicketSigner],
 })
 export class TicketsModule {}

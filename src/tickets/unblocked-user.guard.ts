@@ -3,7 +3,7 @@ import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service.js';
 import type { UserKey } from '../core/principal.js';
 import { Metrics } from '../metrics/metrics.js';
-import { UserBlocks } from '../users/user-blocks.js';
+import { UserBlocks } from '../stores/user-blocks/user-blocks.js';
 import { rejectTicket } from './ticket-rejection.js';
 import { verifiedAccessOf } from './verified-access.js';
 

@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { TicketStore } from '../../src/stores/ticket-store/ticket-store.js';
+import { UserBlocks } from '../../src/stores/user-blocks/user-blocks.js';
 import { AccessTokenVerifier } from '../../src/tickets/access-token-verifier.js';
-import { TicketStore } from '../../src/tickets/ticket-store.js';
-import { UserBlocks } from '../../src/users/user-blocks.js';
 import { startNode, type TestNode, uniquePrefix } from '../support/app.js';
 import { eventually, type HttpResponse, request } from '../support/http-client.js';
 import { CanaryWatch, PHI_CANARY, PHI_CANARY_TEXT } from '../support/phi-canary.js';

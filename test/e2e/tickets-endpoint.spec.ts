@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { DEV_TOKEN_AUDIENCE, DEV_TOKEN_ISSUER } from '../../src/config/config.types.js';
-import { UserBlocks } from '../../src/users/user-blocks.js';
+import { UserBlocks } from '../../src/stores/user-blocks/user-blocks.js';
 import { startNode, TEST_DEV_SECRETS, type TestNode, uniquePrefix } from '../support/app.js';
 import { freePort } from '../support/free-port.js';
 import { eventually, type HttpResponse, request } from '../support/http-client.js';

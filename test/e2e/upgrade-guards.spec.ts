@@ -8,7 +8,6 @@ import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { CanActivate } from '@nestjs/common';
 import { decodeJwt } from 'jose';
-import { ConnectionCounter } from '../../src/gateway/connection-counter.js';
 import {
   DrainingGuard,
   HandshakeGuard,
@@ -21,8 +20,9 @@ import {
   UserBlockGuard,
 } from '../../src/gateway/upgrade-ticket.guards.js';
 import { DrainState } from '../../src/lifecycle/drain-state.js';
+import { ConnectionCounter } from '../../src/stores/connection-counter/connection-counter.js';
+import { UserBlocks } from '../../src/stores/user-blocks/user-blocks.js';
 import { OriginGuard } from '../../src/tickets/origin.guard.js';
-import { UserBlocks } from '../../src/users/user-blocks.js';
 import { startNode, type TestNode, uniquePrefix } from '../support/app.js';
 import { eventually, request } from '../support/http-client.js';
 import { CanaryWatch, PHI_CANARY, PHI_CANARY_TEXT } from '../support/phi-canary.js';

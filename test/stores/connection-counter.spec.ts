@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { ConnectionCounter } from '../../src/gateway/connection-counter.js';
-import { MemoryConnectionCounter } from '../../src/gateway/memory-connection-counter.js';
-import { RedisConnectionCounter } from '../../src/gateway/redis-connection-counter.js';
 import type { RedisService } from '../../src/redis/redis.service.js';
+import type { ConnectionCounter } from '../../src/stores/connection-counter/connection-counter.js';
+import { MemoryConnectionCounter } from '../../src/stores/connection-counter/memory-connection-counter.js';
+import { RedisConnectionCounter } from '../../src/stores/connection-counter/redis-connection-counter.js';
 import {
   clusterTarget,
   expectUnavailableFast,

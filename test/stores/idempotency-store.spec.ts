@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { RedisService } from '../../src/redis/redis.service.js';
 import {
   IDEMPOTENCY_WINDOW_SECONDS,
   type IdempotencyStore,
-  MemoryIdempotencyStore,
-  RedisIdempotencyStore,
-} from '../../src/publish/idempotency-store.js';
-import type { RedisService } from '../../src/redis/redis.service.js';
+} from '../../src/stores/idempotency-store/idempotency-store.js';
+import { MemoryIdempotencyStore } from '../../src/stores/idempotency-store/memory-idempotency-store.js';
+import { RedisIdempotencyStore } from '../../src/stores/idempotency-store/redis-idempotency-store.js';
 import { Nodes, type RedisTarget, standaloneTarget, uniqueId } from './store-fixtures.js';
 
 const T0 = 1_800_000_000_000;

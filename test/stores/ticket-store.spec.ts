@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { RedisService } from '../../src/redis/redis.service.js';
-import { MemoryTicketStore } from '../../src/tickets/memory-ticket-store.js';
-import { RedisTicketStore } from '../../src/tickets/redis-ticket-store.js';
-import type { TicketStore } from '../../src/tickets/ticket-store.js';
+import { MemoryTicketStore } from '../../src/stores/ticket-store/memory-ticket-store.js';
+import { RedisTicketStore } from '../../src/stores/ticket-store/redis-ticket-store.js';
+import type { TicketStore } from '../../src/stores/ticket-store/ticket-store.js';
 import { eventually } from '../support/http-client.js';
 import {
   expectUnavailableFast,

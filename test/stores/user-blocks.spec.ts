@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { RedisService } from '../../src/redis/redis.service.js';
-import { MemoryUserBlocks } from '../../src/users/memory-user-blocks.js';
-import { RedisUserBlocks } from '../../src/users/redis-user-blocks.js';
-import type { UserBlocks } from '../../src/users/user-blocks.js';
+import { MemoryUserBlocks } from '../../src/stores/user-blocks/memory-user-blocks.js';
+import { RedisUserBlocks } from '../../src/stores/user-blocks/redis-user-blocks.js';
+import type { UserBlocks } from '../../src/stores/user-blocks/user-blocks.js';
 import { eventually } from '../support/http-client.js';
 import {
   expectUnavailableFast,

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { RateLimit } from '../../src/config/config.types.js';
-import { MemoryRateLimiter } from '../../src/rate-limit/memory-rate-limiter.js';
-import type { RateLimiter } from '../../src/rate-limit/rate-limiter.js';
-import { RedisRateLimiter } from '../../src/rate-limit/redis-rate-limiter.js';
 import type { RedisService } from '../../src/redis/redis.service.js';
+import { MemoryRateLimiter } from '../../src/stores/rate-limiter/memory-rate-limiter.js';
+import type { RateLimiter } from '../../src/stores/rate-limiter/rate-limiter.js';
+import { RedisRateLimiter } from '../../src/stores/rate-limiter/redis-rate-limiter.js';
 import { FixedWindowThrottlerStorage } from '../../src/throttle/fixed-window-throttler-storage.js';
 import {
   clusterTarget,

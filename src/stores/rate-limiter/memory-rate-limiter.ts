@@ -1,4 +1,4 @@
-import type { RateLimit } from '../config/config.types.js';
+import type { RateLimit } from '../../config/config.types.js';
 import { type WindowCount, windowOf } from './fixed-window.js';
 import { RateLimiter } from './rate-limiter.js';
 

@@ -1,4 +1,4 @@
-import type { RateLimit } from '../config/config.types.js';
+import type { RateLimit } from '../../config/config.types.js';
 import { decide, type RateDecision, type WindowCount } from './fixed-window.js';
 
 export type { RateDecision } from './fixed-window.js';

@@ -1,4 +1,4 @@
-import type { RateLimit } from '../config/config.types.js';
+import type { RateLimit } from '../../config/config.types.js';
 
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 

@@ -1,6 +1,6 @@
-import type { RateLimit } from '../config/config.types.js';
-import { RedisService } from '../redis/redis.service.js';
-import { scriptedCommand } from '../redis/scripted-command.js';
+import type { RateLimit } from '../../config/config.types.js';
+import { RedisService } from '../../redis/redis.service.js';
+import { scriptedCommand } from '../../redis/scripted-command.js';
 import { type WindowCount, windowOf } from './fixed-window.js';
 import { RateLimiter } from './rate-limiter.js';
 

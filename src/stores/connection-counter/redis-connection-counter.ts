@@ -1,5 +1,5 @@
-import { RedisService } from '../redis/redis.service.js';
-import { scriptedCommand } from '../redis/scripted-command.js';
+import { RedisService } from '../../redis/redis.service.js';
+import { scriptedCommand } from '../../redis/scripted-command.js';
 import { ConnectionCounter } from './connection-counter.js';
 
 /**

@@ -1,4 +1,4 @@
-import { RedisService } from '../redis/redis.service.js';
+import { RedisService } from '../../redis/redis.service.js';
 import { assertTtl } from './memory-ticket-store.js';
 import { TicketStore } from './ticket-store.js';
 

@@ -1,4 +1,4 @@
-import { RedisService } from '../redis/redis.service.js';
+import { RedisService } from '../../redis/redis.service.js';
 import { CareTeamStore } from './care-team-store.js';
 
 /** One Redis set per patient, `careteam:<patientId>`, holding doctor ids. */

@@ -1,4 +1,4 @@
-import { RedisService } from '../redis/redis.service.js';
+import { RedisService } from '../../redis/redis.service.js';
 import { assertBlockSeconds } from './memory-user-blocks.js';
 import { UserBlocks } from './user-blocks.js';
 

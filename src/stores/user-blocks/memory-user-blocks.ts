@@ -1,4 +1,4 @@
-import { ExpiringKeys } from '../memory/expiring-keys.js';
+import { ExpiringKeys } from '../../memory/expiring-keys.js';
 import { UserBlocks } from './user-blocks.js';
 
 /** A block lasts whole positive seconds (as `EX` takes); anything else is a caller bug. */

@@ -1,4 +1,4 @@
-import { ExpiringKeys } from '../memory/expiring-keys.js';
+import { ExpiringKeys } from '../../memory/expiring-keys.js';
 import { TicketStore } from './ticket-store.js';
 
 /** A ticket lives whole positive seconds (as `EX` takes); anything else is a caller bug. */

@@ -1,0 +1,76 @@
+import { Module } from '@nestjs/common';
+import { RedisModule } from '../redis/redis.module.js';
+import { CareTeamStore } from './care-team-store/care-team-store.js';
+import { MemoryCareTeamStore } from './care-team-store/memory-care-team-store.js';
+import { RedisCareTeamStore } from './care-team-store/redis-care-team-store.js';
+import { ConnectionCounter } from './connection-counter/connection-counter.js';
+import { MemoryConnectionCounter } from './connection-counter/memory-connection-counter.js';
+import { RedisConnectionCounter } from './connection-counter/redis-connection-counter.js';
+import { IdempotencyStore } from './idempotency-store/idempotency-store.js';
+import { MemoryIdempotencyStore } from './idempotency-store/memory-idempotency-store.js';
+import { RedisIdempotencyStore } from './idempotency-store/redis-idempotency-store.js';
+import { MemoryRateLimiter } from './rate-limiter/memory-rate-limiter.js';
+import { RateLimiter } from './rate-limiter/rate-limiter.js';
+import { RedisRateLimiter } from './rate-limiter/redis-rate-limiter.js';
+import { redisOrMemory } from './redis-or-memory.js';
+import { MemoryTicketStore } from './ticket-store/memory-ticket-store.js';
+import { RedisTicketStore } from './ticket-store/redis-ticket-store.js';
+import { TicketStore } from './ticket-store/ticket-store.js';
+import { MemoryUserBlocks } from './user-blocks/memory-user-blocks.js';
+import { RedisUserBlocks } from './user-blocks/redis-user-blocks.js';
+import { UserBlocks } from './user-blocks/user-blocks.js';
+
+/**
+ * The node's six shared-state stores, each Redis or memory through `redisOrMemory`.
+ *
+ * One module, not one per store: the six share their only dependency (RedisService) and the
+ * one mode choice, and a feature imports whichever it needs from here. It depends on nothing
+ * but RedisModule (and the global CONFIG), so any feature module may import it without a
+ * cycle. Nest builds each provider of a module once per app, so every importer sees the same
+ * store: in embedded mode that is what lets a block set through the internal API refuse the
+ * next ticket, or a ticket issued by the tickets route be redeemed by the gateway.
+ */
+@Module({
+  imports: [RedisModule],
+  providers: [
+    // A ticket issued by one node redeems on any other, exactly once.
+    redisOrMemory(TicketStore, {
+      redis: (redis) => new RedisTicketStore(redis),
+      memory: () => new MemoryTicketStore(),
+    }),
+    // A block set through any node's internal API holds on every node.
+    redisOrMemory(UserBlocks, {
+      redis: (redis) => new RedisUserBlocks(redis),
+      memory: () => new MemoryUserBlocks(),
+    }),
+    // Care-team membership written through one node decides subscriptions on all of them.
+    redisOrMemory(CareTeamStore, {
+      redis: (redis) => new RedisCareTeamStore(redis),
+      memory: () => new MemoryCareTeamStore(),
+    }),
+    // A notification id claimed on one node is a duplicate on every other.
+    redisOrMemory(IdempotencyStore, {
+      redis: (redis) => new RedisIdempotencyStore(redis),
+      memory: () => new MemoryIdempotencyStore(),
+    }),
+    // MAX_CONNECTIONS_PER_USER holds across the cluster.
+    redisOrMemory(ConnectionCounter, {
+      redis: (redis) => new RedisConnectionCounter(redis),
+      memory: () => new MemoryConnectionCounter(),
+    }),
+    // Per-user and per-key limits (WebSocket and, through the throttler, HTTP) are cluster-wide.
+    redisOrMemory(RateLimiter, {
+      redis: (redis) => new RedisRateLimiter(redis),
+      memory: () => new MemoryRateLimiter(),
+    }),
+  ],
+  exports: [
+    TicketStore,
+    UserBlocks,
+    CareTeamStore,
+    IdempotencyStore,
+    ConnectionCounter,
+    RateLimiter,
+  ],
+})
+export class StoresModule {}
