@@ -4,6 +4,7 @@ import path from 'node:path';
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { DEV_TOKEN_AUDIENCE, DEV_TOKEN_ISSUER } from '../../src/config/config.types.js';
 import { UserBlocks } from '../../src/stores/user-blocks/user-blocks.js';
+import { inOneWindow } from '../support/fixed-window.js';
 import { startNode, TEST_DEV_SECRETS, type TestNode, uniquePrefix } from '../support/app.js';
 import { freePort } from '../support/free-port.js';
 import { eventually, type HttpResponse, request } from '../support/http-client.js';
@@ -111,28 +112,6 @@ async function auditRecord(node: TestNode, match: (r: AuditLine) => boolean): Pr
     return found !== undefined;
   });
   return found!;
-}
-
-/**
- * Runs a rate-limit scenario so that all its requests fall into one fixed window of the
- * limiter (windows start at multiples of the window length); a run that straddled a window
- * boundary is repeated with fresh users, so the test never depends on the wall clock.
- */
-async function inOneWindow(windowMs: number, scenario: (attempt: number) => Promise<void>) {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const before = Math.floor(Date.now() / windowMs);
-    let failure: unknown = null;
-    try {
-      await scenario(attempt);
-    } catch (error) {
-      failure = error;
-    }
-    if (Math.floor(Date.now() / windowMs) === before) {
-      if (failure !== null) throw failure;
-      return;
-    }
-  }
-  throw new Error('three runs in a row straddled a rate-limit window');
 }
 
 describe('POST /v1/tickets (embedded node)', () => {
