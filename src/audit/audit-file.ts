@@ -8,9 +8,10 @@
  *   still linked into the directory; an unlinked file would swallow records silently.
  */
 import { constants } from 'node:fs';
-import { type FileHandle, mkdir, open, truncate } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, truncate } from 'node:fs/promises';
 import path from 'node:path';
-import type { AuditRecord } from '../core/audit-chain.js';
+import { type AuditRecord, parseLine } from '../core/audit-chain.js';
+import { activeFileName } from './audit-file-names.js';
 import { analyzeTail } from './chain-tail.js';
 
 /** What open found at the end of the existing file. */
@@ -37,11 +38,25 @@ const FIRST_WINDOW = 64 * 1024;
 const MAX_WINDOW = 4 * 1024 * 1024;
 
 export function auditFilePath(dir: string, nodeId: string): string {
-  return path.join(dir, `audit-${nodeId}.jsonl`);
+  return path.join(dir, activeFileName(nodeId));
+}
+
+/** The first record's `seq` and `ts` (epoch ms); null when the first line is not a record. */
+export interface FileStart {
+  readonly seq: number;
+  readonly at: number;
 }
 
 export class AuditFile {
-  private constructor(private readonly handle: FileHandle) {}
+  private constructor(
+    private readonly handle: FileHandle,
+    private size: number,
+  ) {}
+
+  /** The file's length: where the next append lands. */
+  get bytes(): number {
+    return this.size;
+  }
 
   /**
    * Creates the directory and file as needed, cuts off a torn tail (calling `onTorn` first)
@@ -61,7 +76,41 @@ export class AuditFile {
     const handle = await open(file, 'a', 0o600);
     // A new file's directory entry must be durable too, or a crash could lose the whole file.
     if (created) await syncDirectory(path.dirname(file));
-    return { file: new AuditFile(handle), end };
+    return { file: new AuditFile(handle, end.keepBytes), end };
+  }
+
+  /** Where the chain in `file` ends, without changing the file; a missing file is empty. */
+  static readEnd(file: string): Promise<FileEnd> {
+    return readEnd(file);
+  }
+
+  /** The first record of `file` (for its rotated name and its age). */
+  static async readStart(file: string): Promise<FileStart | null> {
+    const handle = await open(file, constants.O_RDONLY);
+    try {
+      const window = await readRange(handle, 0, FIRST_WINDOW);
+      const nl = window.indexOf(0x0a);
+      const value = parseLine(window.subarray(0, nl === -1 ? 0 : nl).toString('utf8'));
+      const { seq, ts } = (value ?? {}) as { seq?: unknown; ts?: unknown };
+      const at = typeof ts === 'string' ? Date.parse(ts) : Number.NaN;
+      return Number.isSafeInteger(seq) && !Number.isNaN(at) ? { seq: seq as number, at } : null;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * Renames a closed file within its directory and makes the rename durable. Never replaces an
+   * existing file: a name already taken means something else is wrong and must not be lost.
+   */
+  static async renameDurably(from: string, to: string): Promise<void> {
+    const existing = await open(to, constants.O_RDONLY).catch(() => null);
+    if (existing !== null) {
+      await existing.close();
+      throw Object.assign(new Error('the rotated audit file name is taken'), { code: 'EEXIST' });
+    }
+    await rename(from, to);
+    await syncDirectory(path.dirname(to));
   }
 
   async append(bytes: Buffer): Promise<void> {
@@ -74,6 +123,7 @@ export class AuditFile {
     // fails (and is retried into a new file); side by side with datasync: one round trip.
     const [, { nlink }] = await Promise.all([this.handle.datasync(), this.handle.stat()]);
     if (nlink === 0) throw new AuditFileUnlinkedError('the audit file was removed while open');
+    this.size += bytes.length;
   }
 
   async close(): Promise<void> {

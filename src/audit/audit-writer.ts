@@ -6,14 +6,27 @@
  * - The chain head advances only after a batch is durable; a failed write leaves it at the
  *   file's end, and its accepted entries are written (re-linked) first next time.
  * - Every file session begins with a signed checkpoint whose reason says how it began
- *   (`start` / `recovered`, with `_torn_tail` when an interrupted append was cut off).
+ *   (`start` / `recovered`, with `_torn_tail` when an interrupted append was cut off, or
+ *   `after_rotation` in the file that follows a rotated one).
  * - A torn tail is never cut silently: it is logged and counted before the truncation.
+ * - Rotation (see rotate) ends the active file with a durable `rotation` checkpoint before
+ *   renaming it, and whatever step a crash interrupts, the next open finishes or continues it:
+ *   an active file ending in a `rotation` checkpoint is renamed first, and an active file that
+ *   is missing or empty continues the chain from the newest rotated file.
  * Not reentrant: the caller (AuditService) runs one operation at a time.
  */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { Logger } from '@nestjs/common';
-import type { AuditKey, AuditRecord } from '../core/audit-chain.js';
+import type { AuditKey, AuditRecord, ChainHead } from '../core/audit-chain.js';
 import { Metrics } from '../metrics/metrics.js';
 import { AuditFile, type FileEnd } from './audit-file.js';
+import {
+  newestRotated,
+  rotatedFileName,
+  rotationDue,
+  type RotationLimits,
+} from './audit-file-names.js';
 import {
   type CheckpointReason,
   type LinkState,
@@ -31,11 +44,19 @@ export interface AuditWriterOptions {
   readonly key: AuditKey;
   readonly metrics: Metrics;
   readonly store: CheckpointStore;
+  readonly rotation: RotationLimits;
+}
+
+/** The active file's first record: its seq names the file once rotated, its time ages it. */
+interface ActiveStart {
+  readonly seq: number;
+  readonly at: number;
 }
 
 export class AuditWriter {
   private readonly logger = new Logger('AuditWriter');
   private file: AuditFile | null = null;
+  private start: ActiveStart = { seq: 1, at: 0 };
   private state: LinkState = { head: null, sinceCheckpoint: 0 };
   private sessions = 0;
   /** A torn tail was cut off but no checkpoint saying so is durable yet. */
@@ -66,8 +87,35 @@ export class AuditWriter {
   }
 
   /** Opens a file session and writes its opening checkpoint. Throws when the sink fails. */
-  async open(): Promise<void> {
-    const { file, end } = await AuditFile.open(this.options.file, (torn) => this.onTorn(torn));
+  open(): Promise<void> {
+    return this.openSession(null);
+  }
+
+  /** True once the active file reaches AUDIT_ROTATE_BYTES or AUDIT_ROTATE_SECONDS. */
+  rotationDue(now: number): boolean {
+    const file = this.file;
+    if (file === null) return false;
+    return rotationDue({ bytes: file.bytes, startedAt: this.start.at }, now, this.options.rotation);
+  }
+
+  /**
+   * Ends the active file with a `rotation` checkpoint (durable, and stored in Redis), renames it
+   * `audit-<node>.<first>-<last>.jsonl` (durably), and continues the chain in a new active
+   * file that opens with an `after_rotation` checkpoint. Throws when the sink fails; the next
+   * open() then finishes the rotation.
+   */
+  async rotate(): Promise<void> {
+    await this.commit([], 'rotation', false);
+    const last = this.state.head as ChainHead;
+    await this.close();
+    await this.renameRotated(this.start.seq, last.seq);
+    await this.openSession('after_rotation');
+  }
+
+  private async openSession(reasonIfClean: 'after_rotation' | null): Promise<void> {
+    const active = this.options.file;
+    await this.finishInterruptedRotation();
+    const { file, end } = await AuditFile.open(active, (torn) => this.onTorn(torn));
     this.file = file;
     if (!end.headVerifies) {
       this.logger.error(
@@ -76,12 +124,49 @@ export class AuditWriter {
       );
     }
     this.skipAlreadyWritten(end);
-    this.state = { head: end.head, sinceCheckpoint: 0 };
-    this.options.store.beginSession(end.head);
-    const reason = `${this.sessions === 0 ? 'start' : 'recovered'}${this.tornUnrecorded ? '_torn_tail' : ''}`;
+    const head = end.head ?? (await this.rotatedHead());
+    const now = Date.now();
+    const start = end.head === null ? null : await AuditFile.readStart(active);
+    // A first line that is not a record (the verifier names it) ages the file from now.
+    this.start = start ?? { seq: (head?.seq ?? 0) + 1, at: now };
+    this.state = { head, sinceCheckpoint: 0 };
+    this.options.store.beginSession(head);
+    const opening = this.sessions === 0 ? 'start' : 'recovered';
+    const reason = this.tornUnrecorded ? `${opening}_torn_tail` : (reasonIfClean ?? opening);
     await this.commit([], reason as CheckpointReason, false);
     this.sessions++;
     this.tornUnrecorded = false;
+  }
+
+  /** An active file whose last record is a `rotation` checkpoint was not renamed: rename it. */
+  private async finishInterruptedRotation(): Promise<void> {
+    const active = this.options.file;
+    const end = await AuditFile.readEnd(active);
+    const head = end.head;
+    if (head?.event !== 'audit.checkpoint' || head.reason !== 'rotation' || end.tornBytes > 0) {
+      return;
+    }
+    const start = await AuditFile.readStart(active);
+    this.logger.warn(
+      { lastSeq: head.seq },
+      'finishing an audit rotation interrupted after its checkpoint',
+    );
+    await this.renameRotated(start?.seq ?? head.seq, head.seq);
+  }
+
+  private async renameRotated(firstSeq: number, lastSeq: number): Promise<void> {
+    const { file: active, nodeId } = this.options;
+    const rotated = path.join(path.dirname(active), rotatedFileName(nodeId, firstSeq, lastSeq));
+    await AuditFile.renameDurably(active, rotated);
+  }
+
+  /** Where the chain ends when the active file holds none of it: the newest rotated file. */
+  private async rotatedHead(): Promise<AuditRecord | null> {
+    const { file: active, nodeId } = this.options;
+    const dir = path.dirname(active);
+    const newest = newestRotated(await readdir(dir), nodeId);
+    if (newest === null) return null;
+    return (await AuditFile.readEnd(path.join(dir, newest))).head;
   }
 
   /** Appends `pending` (after any retried entries) and an optional checkpoint, durably. */

@@ -33,6 +33,8 @@ export const AUDIT_RETRY_MS = 1_000;
  * - `ts` is the time of the `record()` call, so an outage delays records but never re-dates them.
  * - When the sink fails or the queue overflows, the node reports not-ready (`isAvailable`),
  *   counts the failure, keeps serving, and retries until writes succeed again.
+ * - Rotation is done by the same single writer, between batches: checked after every write
+ *   (size) and on the checkpoint interval (age, so an idle node rotates too).
  */
 @Injectable()
 export class AuditService
@@ -52,6 +54,8 @@ export class AuditService
   private waiters: { readonly target: number; resolve(durable: boolean): void }[] = [];
   private sinkHealthy = true;
   private overflowed = false;
+  /** Shutting down: no rotation now, so the file ends with the `shutdown` checkpoint. */
+  private shuttingDown = false;
   /** No more records are accepted (final shutdown phase). */
   private closed = false;
   /** The file is closed: nothing more is written or retried. */
@@ -69,6 +73,7 @@ export class AuditService
       key: config.audit.signingKey,
       metrics,
       store: this.store,
+      rotation: { maxBytes: config.audit.rotateBytes, maxSeconds: config.audit.rotateSeconds },
     });
   }
 
@@ -116,6 +121,7 @@ export class AuditService
 
   /** Redis is still connected here (it closes in onApplicationShutdown): store a checkpoint. */
   async beforeApplicationShutdown(): Promise<void> {
+    this.shuttingDown = true;
     this.checkpointWanted = 'shutdown';
     await this.flush();
     await this.store.idle();
@@ -141,6 +147,7 @@ export class AuditService
   }
 
   private onInterval(): void {
+    if (this.rotationDue()) this.schedule();
     if (this.writer.sinceCheckpoint === 0 && this.queue.size === 0) return;
     this.checkpointWanted ??= 'interval';
     this.schedule();
@@ -175,12 +182,17 @@ export class AuditService
     for (;;) {
       if (this.stopped) return;
       if (!this.writer.isOpen && !(await this.attempt(() => this.writer.open()))) return;
+      if (this.rotationDue() && !(await this.attempt(() => this.writer.rotate()))) return;
       const checkpoint = this.checkpointWanted;
       const batch = this.queue.take(AUDIT_MAX_BATCH);
       if (batch.length === 0 && checkpoint === null && this.writer.retrying === 0) return;
       this.checkpointWanted = null;
       if (!(await this.attempt(() => this.writer.write(batch, checkpoint)))) return;
     }
+  }
+
+  private rotationDue(): boolean {
+    return !this.shuttingDown && this.writer.rotationDue(Date.now());
   }
 
   private async attempt(operation: () => Promise<void>): Promise<boolean> {

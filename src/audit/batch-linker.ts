@@ -21,7 +21,8 @@ export interface PendingEntry {
 
 /**
  * Why a checkpoint was written; its record's `reason`. `start*` and `recovered*` open a file
- * session (the `_torn_tail` forms say that an interrupted write was cut off first).
+ * session (the `_torn_tail` forms say that an interrupted write was cut off first); `rotation`
+ * is the last record of a file about to be rotated, `after_rotation` the first of the next.
  */
 export type CheckpointReason =
   | 'start'
@@ -30,7 +31,9 @@ export type CheckpointReason =
   | 'recovered_torn_tail'
   | 'count'
   | 'interval'
-  | 'shutdown';
+  | 'shutdown'
+  | 'rotation'
+  | 'after_rotation';
 
 export interface LinkState {
   /** The last record of the chain; null while the file holds none. */

@@ -1,31 +1,32 @@
 /**
- * `npm run audit:verify -- <file> [--redis-url URL [--key-prefix P] [--node ID] |
- *                                  --checkpoint-file JSON]`
+ * `npm run audit:verify -- <file>... [--redis-url URL [--key-prefix P] [--node ID] |
+ *                                     --checkpoint-file JSON]`
  *
- * Verifies one audit file offline: every hash, link, seq and checkpoint signature, and, with
- * `--redis-url` (or a shipped copy of that value, `--checkpoint-file`), that the file still
- * reaches the checkpoint kept outside it (a file cut short fails with
- * behind_external_checkpoint). Exit codes: 0 `ok <n> records`; 1 the chain does not hold
- * (`bad seq <n>: <reason>`) or the external checkpoint is missing or forged; 2 usage or I/O.
+ * Verifies audit files offline, several in the order given as one chain (rotated files by
+ * first seq, then the active file), streaming in constant memory: every hash, link, seq and
+ * checkpoint signature, and, with `--redis-url` (or a shipped copy of that value,
+ * `--checkpoint-file`), that the chain still reaches the checkpoint kept outside it (the newest
+ * file cut short fails with behind_external_checkpoint). Exit codes: 0 `ok <n> records`; 1 the
+ * chain does not hold (`bad seq <n>: <reason>`, followed by ` in <file>` when several files
+ * were given) or the external checkpoint is missing or forged; 2 usage or I/O.
  *
  * The environment comes in as an argument (scripts/audit-verify.mjs passes process.env).
  */
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import {
-  checkpointSignature,
-  parseJsonLines,
-  verifyChain,
-  type VerifyOptions,
-} from '../core/audit-chain.js';
+import { checkpointSignature } from '../core/audit-chain.js';
+import type { VerifyOptions } from '../core/audit-verify.js';
 import { DEV_SECRETS_FILE } from '../dev/dev-secrets.js';
+import { readAuditLines } from './audit-lines.js';
+import { parseAuditFileName } from './audit-file-names.js';
 import {
   checkpointKeyParts,
   parseStoredCheckpoint,
   type StoredCheckpoint,
 } from './checkpoint-store.js';
+import { verifyFiles } from './file-chain-verifier.js';
 
 export interface CliIo {
   out(line: string): void;
@@ -35,7 +36,7 @@ export interface CliIo {
 export type CliEnv = Readonly<Record<string, string | undefined>>;
 
 const USAGE =
-  'usage: npm run audit:verify -- <audit-file> [--redis-url redis://host:6379 ' +
+  'usage: npm run audit:verify -- <audit-file>... [--redis-url redis://host:6379 ' +
   '[--key-prefix carecast:] [--node <NODE_ID>] | --checkpoint-file <json>]' +
   '   (signing key: env AUDIT_SIGNING_KEY)';
 
@@ -65,19 +66,14 @@ export async function runAuditVerify(
 async function verify(argv: readonly string[], env: CliEnv, io: CliIo): Promise<number> {
   const args = parseCliArgs(argv);
   const key = await signingKey(env, io);
-  const text = await readFile(args.file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new CliError(`cannot read ${args.file}: ${error.code ?? error.message}`, 2);
-  });
-  const { records, tornTail } = parseJsonLines(text);
-  if (tornTail) {
-    io.err(
-      `warning: ${args.file} ends in a torn line (an interrupted write); it is not a record ` +
-        'and the node cuts it off at its next start',
-    );
+  for (const file of args.files) {
+    await access(file).catch((error: NodeJS.ErrnoException) => {
+      throw new CliError(`cannot read ${file}: ${error.code ?? error.message}`, 2);
+    });
   }
-  const external = await externalCheckpoint(args, records);
+  const external = await externalCheckpoint(args);
   if (external !== null) {
-    const node = args.node ?? nodeOf(args.file, records);
+    const node = args.node ?? (await nodeOf(newest(args)));
     if (checkpointSignature(key, node, external.seq, external.hash) !== external.sig) {
       const message = `bad external checkpoint (seq ${external.seq}): bad_checkpoint_signature`;
       throw new CliError(message, 1);
@@ -85,18 +81,34 @@ async function verify(argv: readonly string[], env: CliEnv, io: CliIo): Promise<
   }
   const options: VerifyOptions =
     external === null ? { key } : { key, externalCheckpoint: external };
-  const result = verifyChain(records, options);
-  if (!result.ok) {
-    io.out(`bad seq ${result.seq}: ${result.reason}`);
+  const verdict = await verifyFiles(args.files, options, {
+    onTornTail: (file) =>
+      io.err(
+        `warning: ${file} ends in a torn line (an interrupted write); it is not a record ` +
+          'and the node cuts it off at its next start',
+      ),
+  }).catch((error: NodeJS.ErrnoException) => {
+    throw new CliError(`cannot read the audit files: ${error.code ?? error.message}`, 2);
+  });
+  if (!verdict.ok) {
+    const where = args.files.length > 1 ? ` in ${verdict.file}` : '';
+    io.out(`bad seq ${verdict.seq}: ${verdict.reason}${where}`);
     return 1;
   }
-  io.out(`ok ${result.records} records`);
+  if (verdict.anchoredAt !== null) {
+    io.err(
+      `note: the chain given starts at seq ${verdict.anchoredAt} (a signed checkpoint); give ` +
+        'the earlier files first to verify the records before it',
+    );
+  }
+  io.out(`ok ${verdict.records} records`);
   if (external !== null) io.out(`external checkpoint seq ${external.seq} matches`);
   return 0;
 }
 
 interface CliArgs {
-  readonly file: string;
+  /** In chain order; the last is the newest (the one the external checkpoint is about). */
+  readonly files: readonly string[];
   readonly redisUrl: string | undefined;
   readonly keyPrefix: string;
   readonly node: string | undefined;
@@ -115,10 +127,9 @@ function parseCliArgs(argv: readonly string[]): CliArgs {
         'checkpoint-file': { type: 'string' },
       },
     });
-    const [file, ...extra] = positionals;
-    if (file === undefined || extra.length > 0) throw new Error('expected exactly one file');
+    if (positionals.length === 0) throw new Error('expected at least one file');
     return {
-      file,
+      files: positionals,
       redisUrl: values['redis-url'],
       keyPrefix: values['key-prefix'],
       node: values.node,
@@ -147,20 +158,24 @@ async function signingKey(env: CliEnv, io: CliIo): Promise<string> {
   throw new CliError(`AUDIT_SIGNING_KEY is not set\n${USAGE}`, 2);
 }
 
-/** The node id from `audit-<NODE_ID>.jsonl`, else from the first record. */
-function nodeOf(file: string, records: readonly unknown[]): string {
-  const match = /^audit-(.+)\.jsonl$/.exec(path.basename(file));
-  if (match?.[1] !== undefined) return match[1];
-  const node = (records[0] as { node?: unknown } | undefined)?.node;
-  if (typeof node === 'string') return node;
+function newest(args: CliArgs): string {
+  return args.files.at(-1) ?? '';
+}
+
+/** The node id from the file's name (active or rotated), else from its first record. */
+async function nodeOf(file: string): Promise<string> {
+  const named = parseAuditFileName(path.basename(file));
+  if (named !== null) return named.nodeId;
+  for await (const value of readAuditLines(file)) {
+    const node = (value as { node?: unknown } | null)?.node;
+    if (typeof node === 'string') return node;
+    break;
+  }
   throw new CliError('cannot tell the node id from the file; pass --node', 2);
 }
 
 /** The checkpoint kept outside the file, from Redis or a shipped copy; null if none was asked. */
-async function externalCheckpoint(
-  args: CliArgs,
-  records: readonly unknown[],
-): Promise<StoredCheckpoint | null> {
+async function externalCheckpoint(args: CliArgs): Promise<StoredCheckpoint | null> {
   if (args.checkpointFile !== undefined) {
     if (args.redisUrl !== undefined) {
       throw new CliError(`give --redis-url or --checkpoint-file, not both\n${USAGE}`, 2);
@@ -174,8 +189,8 @@ async function externalCheckpoint(
     return stored;
   }
   if (args.redisUrl === undefined) return null;
-  const key =
-    args.keyPrefix + checkpointKeyParts(args.node ?? nodeOf(args.file, records)).join(':');
+  const node = args.node ?? (await nodeOf(newest(args)));
+  const key = args.keyPrefix + checkpointKeyParts(node).join(':');
   const stored = parseStoredCheckpoint(await redisGet(args.redisUrl, key));
   if (stored === null) {
     throw new CliError(`no audit checkpoint stored in Redis at ${key}: cannot compare`, 1);

@@ -76,7 +76,14 @@ export interface Config {
     readonly ratePerKey: RateLimit;
   };
   readonly redis: { readonly topology: RedisTopology; readonly keyPrefix: string };
-  readonly audit: { readonly dir: string; readonly signingKey: string };
+  readonly audit: {
+    readonly dir: string;
+    readonly signingKey: string;
+    /** The active file is rotated once it reaches this size (AUDIT_ROTATE_BYTES)... */
+    readonly rotateBytes: number;
+    /** ...or this age, from its first record (AUDIT_ROTATE_SECONDS). */
+    readonly rotateSeconds: number;
+  };
   /** Names of variables that were missing and filled with generated development secrets. */
   readonly generatedDevSecrets: readonly string[];
 }

@@ -127,6 +127,8 @@ export const envSchema = z.object({
 
   AUDIT_DIR: z.string().default('./data/audit'),
   AUDIT_SIGNING_KEY: secret(MIN_SECRET_BYTES),
+  AUDIT_ROTATE_BYTES: integer(268_435_456, 4096, 1_099_511_627_776),
+  AUDIT_ROTATE_SECONDS: integer(86_400, 1, 31_622_400),
 });
 
 export type ParsedEnv = z.output<typeof envSchema>;

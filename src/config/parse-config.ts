@@ -109,7 +109,12 @@ export function parseConfig(
       ratePerKey: e.RATE_PUBLISH_PER_KEY,
     },
     redis: { topology: redis, keyPrefix: e.REDIS_KEY_PREFIX },
-    audit: { dir: e.AUDIT_DIR, signingKey: auditKey },
+    audit: {
+      dir: e.AUDIT_DIR,
+      signingKey: auditKey,
+      rotateBytes: e.AUDIT_ROTATE_BYTES,
+      rotateSeconds: e.AUDIT_ROTATE_SECONDS,
+    },
     generatedDevSecrets: generated,
   };
   return { ok: true, config };

@@ -8,8 +8,8 @@
  * `<node>.<seq>.<hash>`) over its OWN seq and hash. `sig` is computed from `hash`, so it cannot
  * be inside the hashed bytes; it is excluded from the hash instead. The signature therefore
  * authenticates the checkpoint record itself and, through `prev`, every record before it.
- * A verifier recomputes the hash (sig ignored), compares it, then checks `sig` against it.
- * Because `sig` is outside the hash, only checkpoints may carry it: a `sig` on any other
+ * A verifier (audit-verify.ts) recomputes the hash (sig ignored), compares it, then checks
+ * `sig` against it. Because `sig` is outside the hash, only checkpoints may carry it: a `sig` on any other
  * record is malformed, and a checkpoint without a valid `sig` fails.
  */
 import { createHash, createHmac } from 'node:crypto';
@@ -137,65 +137,13 @@ function link(
   const record = { ...body, hash } as unknown as AuditRecord;
   const result =
     key === null ? record : { ...record, sig: checkpointSignature(key, node, seq, hash) };
-  // Invariant: whatever is written here, verifyChain accepts as well-formed.
+  // Invariant: whatever is written here, the verifier (audit-verify.ts) accepts as well-formed.
   if (toAuditRecord(result) !== null) return result;
   throw new TypeError('audit: entry does not form a valid record');
 }
 
-export type VerifyFailure =
-  | 'malformed_record'
-  | 'hash_mismatch'
-  | 'broken_link'
-  | 'seq_gap'
-  | 'seq_repeat'
-  | 'bad_checkpoint_signature'
-  | 'behind_external_checkpoint';
-
-/** On failure, `seq` is the first seq that cannot be trusted: all records before it verified. */
-export type VerifyResult =
-  | { ok: true; records: number; lastSeq: number; lastHash: string }
-  | { ok: false; seq: number; reason: VerifyFailure };
-
-export interface VerifyOptions {
-  readonly key: AuditKey;
-  /** The latest checkpoint kept outside the file (Redis); the file must reach and match it. */
-  readonly externalCheckpoint?: { readonly seq: number; readonly hash: string };
-}
-
-export function verifyChain(records: readonly unknown[], options: VerifyOptions): VerifyResult {
-  const external = options.externalCheckpoint;
-  let head: ChainHead = { seq: 0, hash: GENESIS_HASH };
-  for (const value of records) {
-    const expected = head.seq + 1;
-    const failure = checkRecord(value, head, options.key);
-    if (failure !== null) return { ok: false, seq: expected, reason: failure };
-    const record = value as AuditRecord;
-    if (external !== undefined && record.seq === external.seq && record.hash !== external.hash) {
-      return { ok: false, seq: expected, reason: 'behind_external_checkpoint' };
-    }
-    head = { seq: record.seq, hash: record.hash };
-  }
-  if (external !== undefined && head.seq < external.seq) {
-    return { ok: false, seq: head.seq + 1, reason: 'behind_external_checkpoint' };
-  }
-  return { ok: true, records: records.length, lastSeq: head.seq, lastHash: head.hash };
-}
-
-function checkRecord(value: unknown, head: ChainHead, key: AuditKey): VerifyFailure | null {
-  const record = toAuditRecord(value);
-  if (record === null) return 'malformed_record';
-  if (record.seq > head.seq + 1) return 'seq_gap';
-  if (record.seq <= head.seq) return 'seq_repeat';
-  if (record.prev !== head.hash) return 'broken_link';
-  if (hashRecord(record) !== record.hash) return 'hash_mismatch';
-  if (record.event !== 'audit.checkpoint') return null;
-  // Verification runs offline over a file: no timing side channel to guard against.
-  const sig = checkpointSignature(key, record.node, record.seq, record.hash);
-  return record.sig === sig ? null : 'bad_checkpoint_signature';
-}
-
 /** Shape check only (no hashing): exactly the fields of §7, with the right types. */
-function toAuditRecord(value: unknown): AuditRecord | null {
+export function toAuditRecord(value: unknown): AuditRecord | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
   const r = value as Record<string, unknown>;
   if (Object.keys(r).some((k) => !RECORD_KEYS.has(k))) return null;
@@ -222,7 +170,7 @@ function matches(pattern: RegExp, value: unknown): boolean {
   return typeof value === 'string' && pattern.test(value);
 }
 
-/** Marks a line that did not parse; verifyChain reports it as malformed_record. */
+/** Marks a line that did not parse; the verifier reports it as malformed_record. */
 export const UNPARSEABLE_LINE: unique symbol = Symbol('unparseable audit line');
 
 /**
@@ -241,7 +189,8 @@ export function parseJsonLines(text: string): { records: unknown[]; tornTail: bo
   return { records, tornTail: false };
 }
 
-function parseLine(line: string): unknown {
+/** One line of an audit file (without its newline): the value, or UNPARSEABLE_LINE. */
+export function parseLine(line: string): unknown {
   try {
     return JSON.parse(line) as unknown;
   } catch {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { linkBatch, type PendingEntry } from '../../src/audit/batch-linker.js';
-import { type AuditEntry, verifyChain } from '../../src/core/audit-chain.js';
+import { type AuditEntry } from '../../src/core/audit-chain.js';
+import { verifyChain } from '../../src/core/audit-verify.js';
 
 const KEY = 'batch-key';
 const NOW = Date.UTC(2026, 2, 1, 12, 0, 0);

@@ -78,7 +78,12 @@ describe(parseConfig.name, () => {
     expect(c.publish.ratePerKey).toEqual({ limit: 1000, windowMs: 1000 });
     expect(c.publish.notificationKinds).toContain('result.available');
     expect([...c.publish.keys]).toEqual([['dev', devSecrets.publisherSecret]]);
-    expect(c.audit).toEqual({ dir: './data/audit', signingKey: devSecrets.auditSigningKey });
+    expect(c.audit).toEqual({
+      dir: './data/audit',
+      signingKey: devSecrets.auditSigningKey,
+      rotateBytes: 268_435_456,
+      rotateSeconds: 86_400,
+    });
     expect(c.nodeId).toBe('host.example-42');
     expect(c.allowedOrigins).toEqual(['https://localhost:8443']);
     expect(c.generatedDevSecrets).toEqual(
@@ -111,6 +116,15 @@ describe(parseConfig.name, () => {
     const result = parseConfig({ PORT: '', REDIS_URL: '' }, runtime);
     expect(result.ok && result.config.publicListener.port).toBe(8443);
     expect(result.ok && result.config.redis.topology.kind).toBe('embedded');
+  });
+
+  it('takes the audit rotation limits from AUDIT_ROTATE_BYTES and AUDIT_ROTATE_SECONDS', () => {
+    const result = parseConfig(
+      { AUDIT_ROTATE_BYTES: '65536', AUDIT_ROTATE_SECONDS: '3600' },
+      runtime,
+    );
+    if (!result.ok) throw new Error(describeProblems(result.problems));
+    expect(result.config.audit).toMatchObject({ rotateBytes: 65_536, rotateSeconds: 3600 });
   });
 
   it('parses rates, lists and cluster nodes into shapes for use', () => {
@@ -183,6 +197,10 @@ describe(parseConfig.name, () => {
     ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: 'redis-without-port' }],
     ['REDIS_CLUSTER_NODES', { REDIS_URL: 'redis://r:6379', REDIS_CLUSTER_NODES: 'r:7000' }],
     ['REDIS_KEY_PREFIX', { REDIS_KEY_PREFIX: 'has space' }],
+    ['AUDIT_ROTATE_BYTES', { AUDIT_ROTATE_BYTES: '256MiB' }],
+    ['AUDIT_ROTATE_BYTES', { AUDIT_ROTATE_BYTES: '100' }],
+    ['AUDIT_ROTATE_SECONDS', { AUDIT_ROTATE_SECONDS: '0' }],
+    ['AUDIT_ROTATE_SECONDS', { AUDIT_ROTATE_SECONDS: '1.5' }],
   ])('names %s when it is invalid', (variable, env) => {
     expect(variablesOf(env)).toContain(variable);
   });

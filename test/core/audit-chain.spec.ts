@@ -6,14 +6,16 @@ import {
   linkRecord,
   makeCheckpoint,
   parseJsonLines,
-  verifyChain,
   type AuditEntry,
   type AuditRecord,
   type ChainHead,
+} from '../../src/core/audit-chain.js';
+import {
+  verifyChain,
   type VerifyFailure,
   type VerifyOptions,
   type VerifyResult,
-} from '../../src/core/audit-chain.js';
+} from '../../src/core/audit-verify.js';
 
 const KEY = 'test-signing-key';
 const NODE = 'node-a';

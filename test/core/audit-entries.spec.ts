@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { AUDIT_EVENTS, GENESIS_HASH, linkRecord, verifyChain } from '../../src/core/audit-chain.js';
+import { AUDIT_EVENTS, GENESIS_HASH, linkRecord } from '../../src/core/audit-chain.js';
+import { verifyChain } from '../../src/core/audit-verify.js';
 import {
   type AuditLogEntry,
   careTeamChanged,

@@ -22,7 +22,8 @@ import {
 import { TEST_DEV_SECRETS, uniquePrefix } from '../support/app.js';
 import { eventually } from '../support/http-client.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
-import { verifyChain } from '../../src/core/audit-chain.js';
+import {} from '../../src/core/audit-chain.js';
+import { verifyChain } from '../../src/core/audit-verify.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);

@@ -8,9 +8,8 @@ import {
   type AuditEntry,
   type AuditRecord,
   parseJsonLines,
-  verifyChain,
-  type VerifyResult,
 } from '../../../src/core/audit-chain.js';
+import { verifyChain, type VerifyResult } from '../../../src/core/audit-verify.js';
 import type { AuditLogEntry } from '../../../src/core/audit-entries.js';
 import { startNode, TEST_DEV_SECRETS, type TestNode } from '../../support/app.js';
 import { request } from '../../support/http-client.js';
