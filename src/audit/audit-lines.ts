@@ -1,13 +1,13 @@
 /**
- * Reads an audit file as a stream of parsed lines, in constant memory whatever its size: only
- * the current chunk, one partial line and one held-back line are kept.
+ * Reads an audit file as a stream of parsed lines, in constant memory whatever its size: one
+ * reused read buffer, one partial line and the lines of one chunk are all that is kept.
  *
  * Torn tail, exactly as `parseJsonLines` defines it (and chain-tail.ts finds it at start-up):
  * bytes after the last newline, or a last newline-terminated line that does not parse. It is
  * not yielded; `tornTail` says it was there. The last complete line is therefore held back
- * until the next one (or the end) shows whether it is the file's last.
+ * until more bytes (or the end) show whether it is the file's last.
  */
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { parseLine, UNPARSEABLE_LINE } from '../core/audit-chain.js';
 
 const NL = 0x0a;
@@ -19,37 +19,49 @@ export interface LinesEnd {
   readonly tornTail: boolean;
 }
 
-/** Yields each line's value (or UNPARSEABLE_LINE); returns whether a torn tail was left out. */
-export async function* readAuditLines(file: string): AsyncGenerator<unknown, LinesEnd> {
-  const stream = createReadStream(file, { highWaterMark: CHUNK_BYTES });
-  let partial: Buffer[] = [];
-  let partialBytes = 0;
-  let held: { value: unknown } | null = null;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    let start = 0;
-    for (let nl = chunk.indexOf(NL); nl !== -1; nl = chunk.indexOf(NL, start)) {
-      const value = lineValue(partial, partialBytes, chunk.subarray(start, nl));
-      partial = [];
-      partialBytes = 0;
-      start = nl + 1;
-      if (held !== null) yield held.value;
-      held = { value };
+/**
+ * Calls `visit` with the value of each of the file's lines in order (UNPARSEABLE_LINE for one
+ * that does not parse) until it returns false. Each value is visited as soon as the next line
+ * shows it is not the torn tail, so nothing parsed outlives the next line (it dies young:
+ * memory stays flat however long the file).
+ */
+export async function forEachAuditLine(
+  file: string,
+  visit: (value: unknown) => boolean,
+): Promise<LinesEnd & { readonly stopped: boolean }> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    let partial: Buffer[] = [];
+    let partialBytes = 0;
+    let held: { value: unknown } | null = null;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, null);
+      if (bytesRead === 0) break;
+      const chunk = buffer.subarray(0, bytesRead);
+      let start = 0;
+      for (let nl = chunk.indexOf(NL); nl !== -1; nl = chunk.indexOf(NL, start)) {
+        const value = lineValue(partial, partialBytes, chunk.subarray(start, nl));
+        partial = [];
+        partialBytes = 0;
+        start = nl + 1;
+        if (held !== null && !visit(held.value)) return { tornTail: false, stopped: true };
+        held = { value };
+      }
+      if (start < bytesRead) {
+        partialBytes += bytesRead - start;
+        // Copied: the buffer is reused. Past the cap only the length matters (it cannot parse).
+        if (partialBytes <= MAX_LINE_BYTES) partial.push(Buffer.from(chunk.subarray(start)));
+        else partial = [];
+      }
     }
-    if (start < chunk.length) {
-      partialBytes += chunk.length - start;
-      // Past the cap only the length matters: the line will not parse.
-      if (partialBytes <= MAX_LINE_BYTES) partial.push(chunk.subarray(start));
-      else partial = [];
-    }
+    const torn = partialBytes > 0 || held?.value === UNPARSEABLE_LINE;
+    const last = partialBytes > 0 || !torn ? held : null;
+    const stopped = last !== null && !visit(last.value);
+    return { tornTail: torn, stopped };
+  } finally {
+    await handle.close();
   }
-  if (partialBytes > 0) {
-    if (held !== null) yield held.value;
-    return { tornTail: true };
-  }
-  if (held === null) return { tornTail: false };
-  if (held.value === UNPARSEABLE_LINE) return { tornTail: true };
-  yield held.value;
-  return { tornTail: false };
 }
 
 function lineValue(partial: Buffer[], partialBytes: number, rest: Buffer): unknown {

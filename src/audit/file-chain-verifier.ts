@@ -16,8 +16,9 @@ import {
   verifyNext,
   type VerifyFailure,
   type VerifyOptions,
+  type VerifyStep,
 } from '../core/audit-verify.js';
-import { readAuditLines } from './audit-lines.js';
+import { forEachAuditLine } from './audit-lines.js';
 
 export type FilesVerdict =
   | {
@@ -48,30 +49,28 @@ export async function verifyFiles(
   let head = CHAIN_START;
   let records = 0;
   let anchoredAt: number | null = null;
+  let failure: FilesVerdict | null = null;
   for (const file of files) {
-    const lines = readAuditLines(file);
-    for (;;) {
-      const next = await lines.next();
-      if (next.done === true) {
-        if (next.value.tornTail) hooks.onTornTail(file);
-        break;
-      }
+    const end = await forEachAuditLine(file, (value) => {
       if (records === 0) {
-        const anchor = anchorOf(next.value, options);
-        if (anchor !== null && !anchor.ok) return { ...anchor, file };
-        if (anchor !== null) {
+        const anchor = anchorOf(value, options);
+        if (anchor !== null && !anchor.ok) failure = { ...anchor, file };
+        if (anchor?.ok === true) {
           head = anchor.head;
           anchoredAt = anchor.head.seq + 1;
         }
       }
-      const step = verifyNext(head, next.value, options);
-      if (!step.ok) {
-        await lines.return({ tornTail: false });
-        return { ...step, file };
+      const step = failure === null ? verifyNext(head, value, options) : null;
+      if (step?.ok !== true) {
+        failure ??= { ...(step as Extract<VerifyStep, { ok: false }>), file };
+        return false;
       }
       head = step.head;
       records++;
-    }
+      return true;
+    });
+    if (failure !== null) return failure;
+    if (end.tornTail) hooks.onTornTail(file);
   }
   const end = verifyEnd(head, options);
   if (end !== null) return { ...end, file: files.at(-1) ?? '' };

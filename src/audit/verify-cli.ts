@@ -19,7 +19,7 @@ import { Redis } from 'ioredis';
 import { checkpointSignature } from '../core/audit-chain.js';
 import type { VerifyOptions } from '../core/audit-verify.js';
 import { DEV_SECRETS_FILE } from '../dev/dev-secrets.js';
-import { readAuditLines } from './audit-lines.js';
+import { forEachAuditLine } from './audit-lines.js';
 import { parseAuditFileName } from './audit-file-names.js';
 import {
   checkpointKeyParts,
@@ -166,11 +166,12 @@ function newest(args: CliArgs): string {
 async function nodeOf(file: string): Promise<string> {
   const named = parseAuditFileName(path.basename(file));
   if (named !== null) return named.nodeId;
-  for await (const value of readAuditLines(file)) {
-    const node = (value as { node?: unknown } | null)?.node;
-    if (typeof node === 'string') return node;
-    break;
-  }
+  let node: unknown;
+  await forEachAuditLine(file, (value) => {
+    node = (value as { node?: unknown } | null)?.node;
+    return false;
+  });
+  if (typeof node === 'string') return node;
   throw new CliError('cannot tell the node id from the file; pass --node', 2);
 }
 
