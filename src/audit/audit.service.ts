@@ -136,6 +136,8 @@ export class AuditService
     }
     await this.flush();
     this.stopped = true;
+    // flush() resolves once entries are durable; a rotation may still be finishing.
+    while (this.running !== null) await this.running;
     this.settle(false);
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     const lost = this.queue.clear() + this.writer.retrying;
