@@ -3,13 +3,12 @@
  * while writing. Both run the compiled dist/, built once here exactly as `npm run build` does.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fstatSync, readSync } from 'node:fs';
 import { appendFile, open, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import {
   connected,
   readAudit,
@@ -19,45 +18,14 @@ import {
   TEST_AUDIT_KEY,
   uniqueNodeId,
 } from '../audit/support/audit-helpers.js';
+import { buildDist, childEnv, ROOT, verifyCli } from '../audit/support/audit-processes.js';
 import { TEST_DEV_SECRETS, uniquePrefix } from '../support/app.js';
 import { eventually } from '../support/http-client.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
-import {} from '../../src/core/audit-chain.js';
 import { verifyChain } from '../../src/core/audit-verify.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const run = promisify(execFile);
 const cleanup: (() => Promise<void>)[] = [];
 const children = new Set<ChildProcess>();
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command in the project root; never rejects on a non-zero exit. */
-async function command(
-  file: string,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<Outcome> {
-  const { NODE_OPTIONS: _jestOnly, ...inherited } = process.env;
-  try {
-    const { stdout, stderr } = await run(file, args, { cwd: ROOT, env: { ...inherited, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: unknown; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw error;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-const verifyCli = (args: string[], env: Record<string, string> = {}) =>
-  command(process.execPath, ['scripts/audit-verify.mjs', ...args], {
-    AUDIT_SIGNING_KEY: TEST_AUDIT_KEY,
-    ...env,
-  });
 
 async function recordedFile(label: string, count: number, env: Record<string, string> = {}) {
   const { dir, remove } = await tempDir(label);
@@ -72,20 +40,7 @@ async function recordedFile(label: string, count: number, env: Record<string, st
   return { dir, nodeId, file };
 }
 
-beforeAll(async () => {
-  // `npm run build`'s compiler. tsc emits every file even when some fail to typecheck; type
-  // errors in the code these processes run (audit, chain) fail here, others only warn, so that
-  // parts of the app under construction elsewhere do not hide what these tests check.
-  const build = await command(process.execPath, [
-    'node_modules/typescript/bin/tsc',
-    '-p',
-    'tsconfig.build.json',
-  ]);
-  const ours = build.stdout.split('\n').filter((l) => /^src\/(audit|core)\//.test(l));
-  expect(ours).toEqual([]);
-  if (build.code !== 0)
-    console.warn(`npm run build reports type errors elsewhere:\n${build.stdout}`);
-}, 120_000);
+beforeAll(buildDist, 120_000);
 
 afterEach(async () => {
   for (const child of children) child.kill('SIGKILL');
@@ -93,7 +48,6 @@ afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-// scripts/audit-verify.mjs is what `npm run audit:verify` runs once its prescript has built.
 describe('npm run audit:verify', () => {
   it('prints ok and the record count for an intact file', async () => {
     const { file } = await recordedFile('cli-ok', 40);
@@ -184,13 +138,11 @@ describe('a node killed with SIGKILL while writing', () => {
 
   /** Starts the recording child on `dir` and SIGKILLs it, preferably in the middle of an append. */
   async function killWhileWriting(dir: string, nodeId: string, file: string): Promise<void> {
-    const { NODE_OPTIONS: _jestOnly, ...inherited } = process.env;
-    const env = {
-      ...inherited,
+    const env = childEnv({
       AUDIT_DIR: dir,
       NODE_ID: nodeId,
       TEST_DEV_SECRETS: JSON.stringify(TEST_DEV_SECRETS),
-    };
+    });
     const child = spawn(process.execPath, [fixture], {
       cwd: ROOT,
       env,
