@@ -15,18 +15,11 @@
  *   is missing or empty continues the chain from the newest rotated file.
  * Not reentrant: the caller (AuditService) runs one operation at a time.
  */
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import { Logger } from '@nestjs/common';
 import type { AuditKey, AuditRecord, ChainHead } from '../core/audit-chain.js';
 import { Metrics } from '../metrics/metrics.js';
 import { AuditFile, type FileEnd } from './audit-file.js';
-import {
-  newestRotated,
-  rotatedFileName,
-  rotationDue,
-  type RotationLimits,
-} from './audit-file-names.js';
+import { rotationDue, type RotationLimits } from './audit-file-names.js';
 import {
   type CheckpointReason,
   type LinkState,
@@ -34,6 +27,7 @@ import {
   type PendingEntry,
 } from './batch-linker.js';
 import { CheckpointStore } from './checkpoint-store.js';
+import { RotatedFiles } from './rotated-files.js';
 
 /** Contract §7: a checkpoint at least every 1000 records. */
 export const CHECKPOINT_EVERY_RECORDS = 1000;
@@ -66,7 +60,11 @@ export class AuditWriter {
   private attempted: AuditRecord[] = [];
   private settled = 0;
 
-  constructor(private readonly options: AuditWriterOptions) {}
+  private readonly rotated: RotatedFiles;
+
+  constructor(private readonly options: AuditWriterOptions) {
+    this.rotated = new RotatedFiles(options.file, options.nodeId);
+  }
 
   get isOpen(): boolean {
     return this.file !== null;
@@ -108,13 +106,13 @@ export class AuditWriter {
     await this.commit([], 'rotation', false);
     const last = this.state.head as ChainHead;
     await this.close();
-    await this.renameRotated(this.start.seq, last.seq);
+    await this.rotated.rename(this.start.seq, last.seq);
     await this.openSession('after_rotation');
   }
 
   private async openSession(reasonIfClean: 'after_rotation' | null): Promise<void> {
     const active = this.options.file;
-    await this.finishInterruptedRotation();
+    await this.rotated.finishInterrupted();
     const { file, end } = await AuditFile.open(active, (torn) => this.onTorn(torn));
     this.file = file;
     if (!end.headVerifies) {
@@ -124,7 +122,7 @@ export class AuditWriter {
       );
     }
     this.skipAlreadyWritten(end);
-    const head = end.head ?? (await this.rotatedHead());
+    const head = end.head ?? (await this.rotated.newestHead());
     const now = Date.now();
     const start = end.head === null ? null : await AuditFile.readStart(active);
     // A first line that is not a record (the verifier names it) ages the file from now.
@@ -136,37 +134,6 @@ export class AuditWriter {
     await this.commit([], reason as CheckpointReason, false);
     this.sessions++;
     this.tornUnrecorded = false;
-  }
-
-  /** An active file whose last record is a `rotation` checkpoint was not renamed: rename it. */
-  private async finishInterruptedRotation(): Promise<void> {
-    const active = this.options.file;
-    const end = await AuditFile.readEnd(active);
-    const head = end.head;
-    if (head?.event !== 'audit.checkpoint' || head.reason !== 'rotation' || end.tornBytes > 0) {
-      return;
-    }
-    const start = await AuditFile.readStart(active);
-    this.logger.warn(
-      { lastSeq: head.seq },
-      'finishing an audit rotation interrupted after its checkpoint',
-    );
-    await this.renameRotated(start?.seq ?? head.seq, head.seq);
-  }
-
-  private async renameRotated(firstSeq: number, lastSeq: number): Promise<void> {
-    const { file: active, nodeId } = this.options;
-    const rotated = path.join(path.dirname(active), rotatedFileName(nodeId, firstSeq, lastSeq));
-    await AuditFile.renameDurably(active, rotated);
-  }
-
-  /** Where the chain ends when the active file holds none of it: the newest rotated file. */
-  private async rotatedHead(): Promise<AuditRecord | null> {
-    const { file: active, nodeId } = this.options;
-    const dir = path.dirname(active);
-    const newest = newestRotated(await readdir(dir), nodeId);
-    if (newest === null) return null;
-    return (await AuditFile.readEnd(path.join(dir, newest))).head;
   }
 
   /** Appends `pending` (after any retried entries) and an optional checkpoint, durably. */
