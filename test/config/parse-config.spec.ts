@@ -79,6 +79,7 @@ describe(parseConfig.name, () => {
     expect(c.publish.notificationKinds).toContain('result.available');
     expect([...c.publish.keys]).toEqual([['dev', devSecrets.publisherSecret]]);
     expect(c.audit).toEqual({ dir: './data/audit', signingKey: devSecrets.auditSigningKey });
+    expect(c.history).toEqual({ size: 100, ttlSeconds: 300 });
     expect(c.nodeId).toBe('host.example-42');
     expect(c.allowedOrigins).toEqual(['https://localhost:8443']);
     expect(c.generatedDevSecrets).toEqual(
@@ -183,8 +184,24 @@ describe(parseConfig.name, () => {
     ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: 'redis-without-port' }],
     ['REDIS_CLUSTER_NODES', { REDIS_URL: 'redis://r:6379', REDIS_CLUSTER_NODES: 'r:7000' }],
     ['REDIS_KEY_PREFIX', { REDIS_KEY_PREFIX: 'has space' }],
+    ['HISTORY_SIZE', { HISTORY_SIZE: '1001' }],
+    ['HISTORY_SIZE', { HISTORY_SIZE: '-1' }],
+    ['HISTORY_TTL_SECONDS', { HISTORY_TTL_SECONDS: '0' }],
+    ['HISTORY_TTL_SECONDS', { HISTORY_TTL_SECONDS: '3601' }],
   ])('names %s when it is invalid', (variable, env) => {
     expect(variablesOf(env)).toContain(variable);
+  });
+
+  it.each([
+    [{ HISTORY_SIZE: '0' }, { size: 0, ttlSeconds: 300 }],
+    [
+      { HISTORY_SIZE: '1000', HISTORY_TTL_SECONDS: '3600' },
+      { size: 1000, ttlSeconds: 3600 },
+    ],
+    [{ HISTORY_TTL_SECONDS: '1' }, { size: 100, ttlSeconds: 1 }],
+  ])('reads history settings %j', (env, history) => {
+    const result = parseConfig(env, runtime);
+    expect(result.ok && result.config.history).toEqual(history);
   });
 
   it('names every conflicting access-token key source', () => {
