@@ -1,7 +1,7 @@
 /**
  * What the bus carries for one notification: the `notification` frame, encoded once by the
- * publishing node and written unchanged to every subscriber socket, with the notification id
- * and the publish time beside it, so that no receiver reads them back out of the frame text.
+ * publishing node (its seq appended by the channel log) and written unchanged to every
+ * subscriber socket, with the notification id, publish time and seq beside it.
  */
 import { encodeNotificationFrame, type Notification } from './notification.js';
 
