@@ -1,3 +1,4 @@
+import type { BusMessage } from '../core/bus-message.js';
 import type { CloseReason } from '../core/close-codes.js';
 import type { Principal, UserKey } from '../core/principal.js';
 import type { ServerFrame } from '../core/protocol.js';
@@ -22,5 +23,18 @@ export interface Subscriber {
   send(frame: ServerFrame): void;
   /** Writes a frame encoded once for every subscriber of a channel. */
   sendEncoded(frame: Buffer): void;
+  /**
+   * Starts a catch-up on `channel`: its live messages are kept (`keep`) instead of written,
+   * until `release`, so the replay and the ack go out before them.
+   */
+  hold(channel: string): void;
+  /**
+   * Keeps `message` when `channel` is held and answers the bytes kept on it so far; -1 when
+   * it is not held (then the caller writes it). Called for every delivery: cheap when nothing
+   * is held.
+   */
+  keep(channel: string, message: BusMessage): number;
+  /** Ends the hold on `channel`: what was kept, in arrival order (empty when not held). */
+  release(channel: string): readonly BusMessage[];
   close(reason: CloseReason, nowMs: number): void;
 }

@@ -7,6 +7,7 @@ import {
   wsRevoked,
   wsSubscribeAllowed,
   wsSubscribeDenied,
+  wsSubscribeRecovering,
   wsUnsubscribed,
 } from '../core/audit-entries.js';
 import type {
@@ -16,14 +17,32 @@ import type {
 } from '../core/audit-vocabulary.js';
 import { type Channel, type ChannelName, formatChannel, parseChannel } from '../core/channel.js';
 import { type AllowBasis, authorizeSubscribe, needsCareTeamLookup } from '../core/policy.js';
+import { type Position, recoveryOf } from '../core/position.js';
 import type { WsErrorCode } from '../core/protocol.js';
 import { Metrics } from '../metrics/metrics.js';
 import { CareTeamStore } from '../stores/care-team-store/care-team-store.js';
+import { ChannelLog, type HistoryRead } from '../stores/channel-log/channel-log.js';
 import { RateLimiter } from '../stores/rate-limiter/rate-limiter.js';
 import { ChannelIndex } from './channel-index.js';
 import type { Subscriber } from './subscriber.js';
 
-export type SubscribeOutcome = { ok: true } | { ok: false; code: WsErrorCode };
+/**
+ * An allowed subscribe: what its ack says and what goes out before it. While `held`, the
+ * subscriber keeps the channel's live messages (Subscriber.hold); the gateway writes the replay,
+ * the ack, then releases them (Delivery.catchUp).
+ */
+export interface CatchUp {
+  readonly channel: ChannelName;
+  readonly position: Position;
+  /** null for a subscribe without `since`; else whether it recovered. */
+  readonly recovered: boolean | null;
+  /** The missed frames, in seq order; empty unless recovered. */
+  readonly replay: readonly string[];
+  readonly held: boolean;
+}
+
+export type SubscribeOutcome = { ok: true; catchUp: CatchUp } | { ok: false; code: WsErrorCode };
+export type UnsubscribeOutcome = { ok: true } | { ok: false; code: WsErrorCode };
 
 /** The policy's decision, or a denial because the care-team facts could not be read. */
 type Decision =
@@ -34,28 +53,45 @@ type Decision =
  * Subscribe and unsubscribe decisions for one subscriber: channel grammar, per-connection and
  * per-user (cluster-wide) rates, the subscription cap, then the pure policy over the care
  * team facts. Deny by default: when the facts cannot be read, the answer is `forbidden`.
+ *
+ * An allowed subscribe then follows the channel (holding its live messages on the
+ * subscriber), waits until the bus receives it, and only then reads the channel's position
+ * and, with `since`, the frames missed: every notification after that position reaches the
+ * hold, so after the ack nothing is missing and, past the ack's seq, nothing comes twice.
  */
 @Injectable()
 export class SubscriptionService {
   private readonly limits: Config['websocket'];
+  private readonly historyOn: boolean;
 
   constructor(
     @Inject(CONFIG) config: Config,
     private readonly index: ChannelIndex,
     private readonly careTeams: CareTeamStore,
+    private readonly log: ChannelLog,
     private readonly limiter: RateLimiter,
     private readonly audit: AuditService,
     private readonly metrics: Metrics,
   ) {
     this.limits = config.websocket;
+    this.historyOn = config.history.size > 0;
     metrics.onScrape(() => metrics.subscriptions.set(index.subscriptions));
   }
 
-  async subscribe(subscriber: Subscriber, name: string, now: number): Promise<SubscribeOutcome> {
+  async subscribe(
+    subscriber: Subscriber,
+    name: string,
+    since: Position | null,
+    now: number,
+  ): Promise<SubscribeOutcome> {
     const parsed = parseChannel(name);
     if (!parsed.ok) return this.deny(subscriber, 'invalid_channel', 'invalid_channel');
     const channel = formatChannel(parsed.channel);
-    if (this.index.has(subscriber, channel)) return { ok: true };
+    // Already subscribed: no new checks; a `since` still recovers, through a hold.
+    if (this.index.has(subscriber, channel)) {
+      if (since !== null) subscriber.hold(channel);
+      return this.position(subscriber, channel, since, null, now);
+    }
     const limited = await this.rateLimited(subscriber, now);
     if (limited) return this.limited(subscriber, channel, limited);
     if (this.index.countOf(subscriber) >= this.limits.maxSubscriptionsPerConnection) {
@@ -63,12 +99,12 @@ export class SubscriptionService {
     }
     const decision = await this.decide(subscriber, parsed.channel);
     if (!decision.allow) return this.deny(subscriber, 'forbidden', decision.reason, channel);
+    subscriber.hold(channel);
     if (this.index.add(subscriber, channel)) await this.index.followed();
-    this.audit.record(wsSubscribeAllowed(subscriber, channel, decision.basis));
-    return { ok: true };
+    return this.position(subscriber, channel, since, decision.basis, now);
   }
 
-  unsubscribe(subscriber: Subscriber, name: string): SubscribeOutcome {
+  unsubscribe(subscriber: Subscriber, name: string): UnsubscribeOutcome {
     const parsed = parseChannel(name);
     if (!parsed.ok) return { ok: false, code: 'invalid_channel' };
     const channel = formatChannel(parsed.channel);
@@ -95,6 +131,47 @@ export class SubscriptionService {
     if (decision.allow || !this.index.remove(subscriber, channel)) return;
     subscriber.send({ type: 'revoked', channel });
     this.audit.record(wsRevoked(subscriber, formatChannel(parsed.channel), decision.reason));
+  }
+
+  /**
+   * Reads the position (and the replay) once the channel is followed. `basis` is null for a
+   * channel the subscriber already had, which is neither audited again nor dropped on failure.
+   */
+  private async position(
+    subscriber: Subscriber,
+    channel: ChannelName,
+    since: Position | null,
+    basis: AllowBasis | null,
+    now: number,
+  ): Promise<SubscribeOutcome> {
+    const held = basis !== null || since !== null;
+    let read: HistoryRead;
+    try {
+      read = await this.log.read(channel, since, now);
+    } catch {
+      subscriber.release(channel);
+      if (basis !== null) this.index.remove(subscriber, channel);
+      return this.deny(subscriber, 'unavailable', 'history_unavailable', channel);
+    }
+    const recovered =
+      since === null ? null : recoveryOf(since, read.position, read.replay, this.historyOn);
+    if (recovered !== null) {
+      this.metrics.recoveries.inc({ outcome: recovered ? 'recovered' : 'not_recovered' });
+    }
+    if (basis !== null) {
+      this.audit.record(
+        recovered === null
+          ? wsSubscribeAllowed(subscriber, channel, basis)
+          : wsSubscribeRecovering(
+              subscriber,
+              channel,
+              basis,
+              recovered ? 'recovered' : 'not_recovered',
+            ),
+      );
+    }
+    const replay = recovered === true ? read.replay : [];
+    return { ok: true, catchUp: { channel, position: read.position, recovered, replay, held } };
   }
 
   private async decide(subscriber: Subscriber, channel: Channel): Promise<Decision> {
@@ -135,7 +212,7 @@ export class SubscriptionService {
     code: Exclude<WsErrorCode, 'rate_limited'>,
     reason: SubscribeDenial,
     channel?: ChannelName,
-  ): SubscribeOutcome {
+  ): { ok: false; code: WsErrorCode } {
     this.audit.record(wsSubscribeDenied(subscriber, reason, channel));
     return this.refused(code);
   }
@@ -144,12 +221,12 @@ export class SubscriptionService {
     subscriber: Subscriber,
     channel: ChannelName,
     limit: SubscribeRateLimit,
-  ): SubscribeOutcome {
+  ): { ok: false; code: WsErrorCode } {
     this.audit.record(subscribeRateLimited(subscriber, limit, channel));
     return this.refused('rate_limited');
   }
 
-  private refused(code: WsErrorCode): SubscribeOutcome {
+  private refused(code: WsErrorCode): { ok: false; code: WsErrorCode } {
     this.metrics.subscribeDenied.inc({ code });
     return { ok: false, code };
   }

@@ -75,6 +75,8 @@ export interface Config {
     readonly notificationKinds: readonly string[];
     readonly ratePerKey: RateLimit;
   };
+  /** Per channel: the last `size` notification frames, kept `ttlSeconds` after the last one. */
+  readonly history: { readonly size: number; readonly ttlSeconds: number };
   readonly redis: { readonly topology: RedisTopology; readonly keyPrefix: string };
   readonly audit: {
     readonly dir: string;

@@ -115,6 +115,8 @@ export const envSchema = z.object({
           ],
   ),
   RATE_PUBLISH_PER_KEY: rate('1000/1s'),
+  HISTORY_SIZE: integer(100, 0, 1000),
+  HISTORY_TTL_SECONDS: integer(300, 1, 3600),
 
   REDIS_URL: optionalUrl(['redis:', 'rediss:'], 'must be a redis:// or rediss:// URL'),
   REDIS_CLUSTER_NODES: list(isHostPort, 'host:port'),

@@ -108,6 +108,7 @@ export function parseConfig(
       notificationKinds: e.NOTIFICATION_KINDS,
       ratePerKey: e.RATE_PUBLISH_PER_KEY,
     },
+    history: { size: e.HISTORY_SIZE, ttlSeconds: e.HISTORY_TTL_SECONDS },
     redis: { topology: redis, keyPrefix: e.REDIS_KEY_PREFIX },
     audit: {
       dir: e.AUDIT_DIR,

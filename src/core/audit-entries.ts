@@ -18,6 +18,7 @@ import type {
   DisconnectReason,
   NotificationRejection,
   PublishResult,
+  RecoveryOutcome,
   RefreshRefusal,
   RequestRateLimit,
   RevokeReason,
@@ -113,6 +114,17 @@ export function wsClosed(session: SessionRef, reason: WsCloseReason, code: numbe
 
 export function wsSubscribeAllowed(session: SessionRef, channel: ChannelName, basis: AllowBasis) {
   return entry('ws.subscribe', 'allow', basis, session.userKey, onSession(session, { channel }));
+}
+
+/** A subscribe with `since`: allowed on `basis`, and whether the missed frames were replayed. */
+export function wsSubscribeRecovering(
+  session: SessionRef,
+  channel: ChannelName,
+  basis: AllowBasis,
+  outcome: RecoveryOutcome,
+) {
+  const reason = `${basis}:${outcome}` as const;
+  return entry('ws.subscribe', 'allow', reason, session.userKey, onSession(session, { channel }));
 }
 
 /** Without `channel` when the name did not parse: an invalid name is never recorded. */

@@ -42,11 +42,21 @@ export type WsCloseReason = CloseReason | 'peer_closed';
 /** The care-team facts could not be read, so the policy could not allow (deny by default). */
 export type FactsUnavailable = 'facts_unavailable';
 
-/** `ws.subscribe` deny: the channel grammar, the subscription cap, or the policy refused. */
+/**
+ * `ws.subscribe` deny: the channel grammar, the subscription cap, or the policy refused; or,
+ * after the policy allowed, the channel's position could not be read (`unavailable`).
+ */
 export type SubscribeDenial =
   | Extract<WsErrorCode, 'invalid_channel' | 'too_many_subscriptions'>
   | DenyReason
-  | FactsUnavailable;
+  | FactsUnavailable
+  | 'history_unavailable';
+
+/** Whether a subscribe with `since` replayed what the client missed (contract §4). */
+export type RecoveryOutcome = 'recovered' | 'not_recovered';
+
+/** `ws.subscribe` allow of a subscribe with `since`: why allowed, and whether it recovered. */
+export type RecoveringSubscribe = `${AllowBasis}:${RecoveryOutcome}`;
 
 /** `ws.revoked`: the policy, asked again, no longer allows the subscription. */
 export type RevokeReason = DenyReason | FactsUnavailable;
@@ -90,7 +100,7 @@ export interface AuditReasons {
   'ws.upgrade_rejected': UpgradeRejection;
   'ws.connected': 'connected';
   'ws.closed': WsCloseReason;
-  'ws.subscribe': AllowBasis | SubscribeDenial;
+  'ws.subscribe': AllowBasis | RecoveringSubscribe | SubscribeDenial;
   'ws.unsubscribe': 'client_request';
   'ws.revoked': RevokeReason;
   'ws.refreshed': 'refreshed' | RefreshRefusal;

@@ -85,8 +85,12 @@ export function parsePublishBody(
   return errors.empty() ? { ok: true, notifications } : errors.result();
 }
 
-/** The frame sent to subscribers, keys in the contract's order; `ts` in epoch milliseconds. */
-export function encodeNotificationFrame(n: Notification, ts: number): string {
+/**
+ * The frame sent to subscribers, keys in the contract's order; `ts` in epoch milliseconds,
+ * `seq` the notification's position on its channel (last, so it can be appended: see
+ * encodeNotificationHead).
+ */
+export function encodeNotificationFrame(n: Notification, ts: number, seq: number): string {
   return encodeServerFrame({
     type: 'notification',
     channel: formatChannel(n.channel),
@@ -94,7 +98,18 @@ export function encodeNotificationFrame(n: Notification, ts: number): string {
     kind: n.kind,
     ref: n.ref,
     ts,
+    seq,
   });
+}
+
+/**
+ * The frame without its `seq` and closing brace, encoded once by the publishing node before
+ * the seq is known; `completeFrame(head, seq)` (core/position.ts) is exactly
+ * `encodeNotificationFrame(n, ts, seq)`.
+ */
+export function encodeNotificationHead(n: Notification, ts: number): string {
+  const frame = encodeNotificationFrame(n, ts, 0);
+  return frame.slice(0, frame.lastIndexOf(',"seq":'));
 }
 
 function parseItem(

@@ -3,6 +3,8 @@
  * frames encoded from closed shapes. Every malformed frame yields an error value, so the
  * gateway can always answer with an error frame instead of dropping it.
  */
+import { parseSince, type Position } from './position.js';
+
 export const PROTOCOL = 'carecast.v1';
 
 const FRAME_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -10,7 +12,13 @@ const MAX_CHANNEL_LENGTH = 200;
 const MAX_TICKET_LENGTH = 4096;
 
 export type ClientFrame =
-  | { readonly type: 'subscribe'; readonly id: string; readonly channel: string }
+  | {
+      readonly type: 'subscribe';
+      readonly id: string;
+      readonly channel: string;
+      /** The last position the client saw: recover what it missed. */
+      readonly since?: Position;
+    }
   | { readonly type: 'unsubscribe'; readonly id: string; readonly channel: string }
   | { readonly type: 'refresh'; readonly id: string; readonly ticket: string }
   | { readonly type: 'ping'; readonly id: string };
@@ -22,13 +30,23 @@ export type WsErrorCode =
   | 'forbidden'
   | 'rate_limited'
   | 'too_many_subscriptions'
-  | 'invalid_ticket';
+  | 'invalid_ticket'
+  | 'unavailable';
 
 export type ServerFrame =
   | { type: 'welcome'; connectionId: string; sessionExpiresAt: number; heartbeatSeconds: number }
   | { type: 'ack'; id: string; sessionExpiresAt?: number }
+  | { type: 'ack'; id: string; epoch: string; seq: number; recovered?: boolean }
   | { type: 'error'; id?: string; code: WsErrorCode }
-  | { type: 'notification'; channel: string; id: string; kind: string; ref: string; ts: number }
+  | {
+      type: 'notification';
+      channel: string;
+      id: string;
+      kind: string;
+      ref: string;
+      ts: number;
+      seq: number;
+    }
   | { type: 'revoked'; channel: string }
   | { type: 'pong'; id: string };
 
@@ -38,7 +56,7 @@ export type FrameError = { readonly code: 'bad_request' | 'unknown_type'; readon
 export type ParsedFrame = { ok: true; frame: ClientFrame } | { ok: false; error: FrameError };
 
 const FIELDS: Record<ClientFrame['type'], readonly string[]> = {
-  subscribe: ['type', 'id', 'channel'],
+  subscribe: ['type', 'id', 'channel', 'since'],
   unsubscribe: ['type', 'id', 'channel'],
   refresh: ['type', 'id', 'ticket'],
   ping: ['type', 'id'],
@@ -72,7 +90,10 @@ export function parseClientFrame(text: string): ParsedFrame {
       ) {
         return fail('bad_request', id);
       }
-      return { ok: true, frame: { type: kind, id, channel } };
+      if (!Object.hasOwn(raw, 'since')) return { ok: true, frame: { type: kind, id, channel } };
+      const since = parseSince(raw.since);
+      if (since === null) return fail('bad_request', id);
+      return { ok: true, frame: { type: 'subscribe', id, channel, since } };
     }
     case 'refresh': {
       const ticket = raw.ticket;

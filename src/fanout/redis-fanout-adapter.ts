@@ -2,6 +2,7 @@ import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/c
 import type { RedisTopology } from '../config/config.types.js';
 import { type BusMessage, messageOfFrame } from '../core/bus-message.js';
 import { Metrics } from '../metrics/metrics.js';
+import { channelOfTopic, channelTopic, topicHead } from '../redis/channel-keys.js';
 import { RedisService, type RedisClient } from '../redis/redis.service.js';
 import { Bus } from './bus.js';
 import { FollowBatcher } from './follow-batcher.js';
@@ -13,7 +14,9 @@ const MAX_CHANNELS_PER_COMMAND = 500;
  * The Redis adapter for horizontal fan-out: the Bus that lets any number of gateway nodes
  * share notifications and control commands over Redis pub/sub (contract §6), so a
  * notification published on any node reaches the subscribers on every node. Channel `c`
- * travels on `<prefix>ch:c`, control on `<prefix>control`; standalone uses
+ * travels on `<prefix>{ch:c}` (channel-keys.ts: the same name the publish script of the
+ * channel log uses, in the slot of the channel's history), control on `<prefix>control`;
+ * standalone uses
  * SUBSCRIBE/PUBLISH, Redis Cluster sharded SSUBSCRIBE/SPUBLISH for channels and plain
  * pub/sub for control, which every node gets.
  *
@@ -26,14 +29,14 @@ const MAX_CHANNELS_PER_COMMAND = 500;
  * - Publishing goes through the command connection (`redis.run`): no offline queue, so with
  *   Redis down it rejects with StoreUnavailableError within a second and never blocks.
  * - A throwing handler is logged and never reaches ioredis's reply parser.
- * - The wire format of a channel message is the frame alone, as in earlier releases: the
- *   frame already holds the id and publish time, which the receiver reads back once per
- *   message (`messageOfFrame`), and nodes of different releases can run side by side
- *   during a rolling deploy.
+ * - The wire format of a channel message is the frame alone: the frame already holds the id,
+ *   publish time and seq, which the receiver reads back once per message (`messageOfFrame`).
+ *   Notifications are published by the channel log's script, not here (see
+ *   redis-channel-log.ts); `publish` serves frames that have no history.
  */
 export class RedisFanoutAdapter extends Bus implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(RedisFanoutAdapter.name);
-  private readonly channelPrefix: string;
+  private readonly topicHead: string;
   private readonly controlKey: string;
   private readonly batcher: FollowBatcher;
   /** RedisService's dedicated subscriber connection (it closes it with the app). */
@@ -52,7 +55,7 @@ export class RedisFanoutAdapter extends Bus implements OnModuleInit, OnApplicati
     topology: RedisTopology,
   ) {
     super(metrics);
-    this.channelPrefix = redis.key('ch', '');
+    this.topicHead = topicHead(redis);
     this.controlKey = redis.key('control');
     this.sharded = topology.kind === 'cluster';
     this.batcher = new FollowBatcher(
@@ -76,7 +79,7 @@ export class RedisFanoutAdapter extends Bus implements OnModuleInit, OnApplicati
   }
 
   async publish(channel: string, message: BusMessage): Promise<void> {
-    const key = this.channelPrefix + channel;
+    const key = channelTopic(this.redis, channel);
     const payload = message.frame;
     await this.send('channel', (client) =>
       this.sharded ? client.spublish(key, payload) : client.publish(key, payload),
@@ -128,8 +131,8 @@ export class RedisFanoutAdapter extends Bus implements OnModuleInit, OnApplicati
   private async applyBatch(subscribe: string[], unsubscribe: string[]): Promise<void> {
     const client = this.subscriber;
     if (client === null) throw new Error('bus not started');
-    const toSubscribe = subscribe.map((c) => this.channelPrefix + c);
-    const toUnsubscribe = unsubscribe.map((c) => this.channelPrefix + c);
+    const toSubscribe = subscribe.map((c) => channelTopic(this.redis, c));
+    const toUnsubscribe = unsubscribe.map((c) => channelTopic(this.redis, c));
     const commands: Promise<unknown>[] = [];
     if (this.sharded) {
       for (const key of toSubscribe) commands.push(client.ssubscribe(key));
@@ -147,9 +150,9 @@ export class RedisFanoutAdapter extends Bus implements OnModuleInit, OnApplicati
       this.dispatchControl(payload);
       return;
     }
-    if (!redisChannel.startsWith(this.channelPrefix)) return;
+    const channel = channelOfTopic(this.topicHead, redisChannel);
+    if (channel === null) return;
     this.metrics.busMessagesReceived.inc({ kind: 'channel' });
-    const channel = redisChannel.slice(this.channelPrefix.length);
     if (!this.isFollowed(channel)) return;
     this.dispatchMessage(channel, messageOfFrame(payload));
   };

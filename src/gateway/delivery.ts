@@ -3,18 +3,25 @@ import { AuditService } from '../audit/audit.service.js';
 import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
 import { deliveryFailed } from '../core/audit-entries.js';
-import type { BusMessage } from '../core/bus-message.js';
+import { type BusMessage, messageOfFrame } from '../core/bus-message.js';
 import { formatChannel, parseChannel } from '../core/channel.js';
+import { isPastAck } from '../core/position.js';
+import type { ServerFrame } from '../core/protocol.js';
 import { Bus } from '../fanout/bus.js';
 import { Metrics } from '../metrics/metrics.js';
 import { ChannelIndex } from '../channels/channel-index.js';
 import type { Subscriber } from '../channels/subscriber.js';
+import type { CatchUp } from '../channels/subscription-service.js';
 
 /**
  * The delivery hot path, outside Nest's message pipeline: a notification frame arrives once
  * per node, already encoded; the same buffer goes to every local subscriber. A socket with
  * more than WS_MAX_BUFFERED_BYTES waiting is closed 4009 instead of being written to, so one
  * slow reader never holds memory or delays the others, and the publisher never waits.
+ *
+ * A subscriber catching up on the channel (a subscribe between its follow and its ack) keeps
+ * the message instead; what it keeps counts against the same limit. `catchUp` then writes the
+ * replay, the ack and the kept messages past the ack's seq, each under the same limit.
  */
 @Injectable()
 export class Delivery implements OnModuleInit {
@@ -42,10 +49,15 @@ export class Delivery implements OnModuleInit {
     let delivered = 0;
     for (const session of sessions) {
       if (!session.open) continue;
+      const kept = session.keep(channel, message);
+      if (kept >= 0) {
+        if (session.bufferedAmount + kept > this.maxBuffered) {
+          this.slowConsumer(session, channel, message, now);
+        }
+        continue;
+      }
       if (session.bufferedAmount + buffer.length > this.maxBuffered) {
-        session.close('slow_consumer', now);
-        this.metrics.deliveryFailures.inc({ reason: 'slow_consumer' });
-        this.slowConsumer(session, channel, message);
+        this.slowConsumer(session, channel, message, now);
         continue;
       }
       session.sendEncoded(buffer);
@@ -57,8 +69,56 @@ export class Delivery implements OnModuleInit {
       this.metrics.deliveryLatency.observe(Math.max(0, now - message.ts) / 1000);
   }
 
+  /**
+   * Answers an allowed subscribe: the replay, then the ack (with the channel's position), then
+   * the live messages held meanwhile whose seq is past the ack's. A subscription revoked or
+   * dropped during the subscribe gets its ack and nothing of the channel.
+   */
+  catchUp(session: Subscriber, id: string, catchUp: CatchUp): void {
+    const { channel, position, recovered } = catchUp;
+    const held = catchUp.held ? session.release(channel) : [];
+    const live = this.index.has(session, channel);
+    const now = Date.now();
+    let replayed = 0;
+    for (const frame of live ? catchUp.replay : []) {
+      if (!this.write(session, channel, messageOfFrame(frame), now)) return;
+      replayed += 1;
+    }
+    this.metrics.replayedFrames.inc(replayed);
+    const ack: ServerFrame =
+      recovered === null
+        ? { type: 'ack', id, epoch: position.epoch, seq: position.seq }
+        : { type: 'ack', id, epoch: position.epoch, seq: position.seq, recovered };
+    session.send(ack);
+    if (!live) return;
+    for (const message of held) {
+      if (isPastAck(message.seq, position.seq) && !this.write(session, channel, message, now))
+        return;
+    }
+  }
+
+  /** One write off the hot path, under the buffered limit; false once the session is closed. */
+  private write(session: Subscriber, channel: string, message: BusMessage, now: number): boolean {
+    if (!session.open) return false;
+    const buffer = Buffer.from(message.frame);
+    if (session.bufferedAmount + buffer.length > this.maxBuffered) {
+      this.slowConsumer(session, channel, message, now);
+      return false;
+    }
+    session.sendEncoded(buffer);
+    this.metrics.delivered.inc();
+    return true;
+  }
+
   /** Off the hot path. The bus carries only channels parsed at subscribe: `name` is `channel`. */
-  private slowConsumer(subscriber: Subscriber, channel: string, message: BusMessage): void {
+  private slowConsumer(
+    subscriber: Subscriber,
+    channel: string,
+    message: BusMessage,
+    now: number,
+  ): void {
+    subscriber.close('slow_consumer', now);
+    this.metrics.deliveryFailures.inc({ reason: 'slow_consumer' });
     const parsed = parseChannel(channel);
     const name = parsed.ok ? formatChannel(parsed.channel) : null;
     this.audit.record(deliveryFailed(subscriber, 'slow_consumer', name, message.id));

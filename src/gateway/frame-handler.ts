@@ -12,8 +12,13 @@ import type { SubscribeAnswer } from '../core/session-counters.js';
 import { Metrics } from '../metrics/metrics.js';
 import { TicketStore } from '../stores/ticket-store/ticket-store.js';
 import { TicketSigner } from '../tickets/ticket-signer.js';
+import { Delivery } from './delivery.js';
 import type { Session } from './session.js';
-import { type SubscribeOutcome, SubscriptionService } from '../channels/subscription-service.js';
+import {
+  type SubscribeOutcome,
+  SubscriptionService,
+  type UnsubscribeOutcome,
+} from '../channels/subscription-service.js';
 
 /**
  * Answers every client frame with exactly one frame: `ack`, `pong` or `error`. Nothing is
@@ -28,6 +33,7 @@ export class FrameHandler {
     private readonly signer: TicketSigner,
     private readonly tickets: TicketStore,
     private readonly subscriptions: SubscriptionService,
+    private readonly delivery: Delivery,
     private readonly audit: AuditService,
     private readonly metrics: Metrics,
   ) {
@@ -47,7 +53,13 @@ export class FrameHandler {
       case 'refresh':
         return this.refresh(session, frame);
       case 'subscribe': {
-        const outcome = await this.subscriptions.subscribe(session, frame.channel, Date.now());
+        const since = frame.since ?? null;
+        const outcome = await this.subscriptions.subscribe(
+          session,
+          frame.channel,
+          since,
+          Date.now(),
+        );
         return this.answer(session, frame.id, outcome);
       }
       case 'unsubscribe':
@@ -92,9 +104,15 @@ export class FrameHandler {
     this.refuse(session, 'invalid_ticket', id);
   }
 
-  private answer(session: Session, id: string, outcome: SubscribeOutcome): void {
-    if (outcome.ok) session.send({ type: 'ack', id });
-    else this.refuse(session, outcome.code, id);
+  /** A subscribe's ack (after its replay) or error; an unsubscribe's ack or error. */
+  private answer(
+    session: Session,
+    id: string,
+    outcome: SubscribeOutcome | UnsubscribeOutcome,
+  ): void {
+    if (!outcome.ok) this.refuse(session, outcome.code, id);
+    else if ('catchUp' in outcome) this.delivery.catchUp(session, id, outcome.catchUp);
+    else session.send({ type: 'ack', id });
     session.noteSubscribeAnswer(answerOf(outcome), Date.now());
   }
 
@@ -105,7 +123,7 @@ export class FrameHandler {
   }
 }
 
-function answerOf(outcome: SubscribeOutcome): SubscribeAnswer {
+function answerOf(outcome: SubscribeOutcome | UnsubscribeOutcome): SubscribeAnswer {
   if (outcome.ok) return 'ok';
   return outcome.code === 'rate_limited' ? 'rate_limited' : 'refused';
 }

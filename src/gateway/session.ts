@@ -1,4 +1,5 @@
 import type { WebSocket } from 'ws';
+import type { BusMessage } from '../core/bus-message.js';
 import { type CloseReason, closeCodeOf } from '../core/close-codes.js';
 import { type Principal, type UserKey, userKey } from '../core/principal.js';
 import { encodeServerFrame, type ServerFrame } from '../core/protocol.js';
@@ -40,6 +41,8 @@ export class Session implements Subscriber {
   /** When the close handshake began; the sweeper terminates sessions stuck in it. */
   private closingAt: number | null = null;
   private reason: CloseReason | null = null;
+  /** Channels being caught up (subscribe): live messages kept until the ack is out. */
+  private holds: Map<string, { messages: BusMessage[]; bytes: number }> | null = null;
 
   constructor(
     private readonly socket: WebSocket,
@@ -87,6 +90,28 @@ export class Session implements Subscriber {
   /** Writes a frame encoded once for every subscriber; the caller checked `open`. */
   sendEncoded(frame: Buffer): void {
     this.socket.send(frame, TEXT_FRAME);
+  }
+
+  hold(channel: string): void {
+    this.holds ??= new Map();
+    if (!this.holds.has(channel)) this.holds.set(channel, { messages: [], bytes: 0 });
+  }
+
+  keep(channel: string, message: BusMessage): number {
+    if (this.holds === null) return -1;
+    const held = this.holds.get(channel);
+    if (held === undefined) return -1;
+    held.messages.push(message);
+    held.bytes += message.frame.length;
+    return held.bytes;
+  }
+
+  release(channel: string): readonly BusMessage[] {
+    const held = this.holds?.get(channel);
+    if (held === undefined) return [];
+    this.holds!.delete(channel);
+    if (this.holds!.size === 0) this.holds = null;
+    return held.messages;
   }
 
   /** A refresh: the new ticket's principal and lease replace the old ones. */

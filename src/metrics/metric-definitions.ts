@@ -118,6 +118,15 @@ export const METRIC_DEFINITIONS: readonly MetricDefinition[] = [
     help: 'From acceptance on the internal API to the write on this node, per notification and node',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
   }),
+  counter({
+    name: 'carecast_recoveries_total',
+    help: 'Subscribes with since, by outcome (recovered: missed notifications replayed; not_recovered: client must refetch)',
+    labelNames: ['outcome'],
+  }),
+  counter({
+    name: 'carecast_replayed_frames_total',
+    help: 'Notification frames replayed from history to recovering subscribers',
+  }),
   gauge({
     name: 'carecast_bus_followed_channels',
     help: 'Channels this node follows on the fan-out bus (those with a local subscriber)',

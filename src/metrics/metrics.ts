@@ -13,6 +13,9 @@ export const AUDIT_FAILURE_REASONS = [
   'closed',
 ] as const;
 
+/** How a subscribe with `since` ended (contract §4, "Positions and recovery"). */
+export const RECOVERY_OUTCOMES = ['recovered', 'not_recovered'] as const;
+
 /** What travels on the fan-out bus: notifications on a channel, or node-to-node control. */
 export const BUS_MESSAGE_KINDS = ['channel', 'control'] as const;
 
@@ -64,6 +67,8 @@ export class Metrics {
     @InjectMetric('carecast_notifications_delivered_total') readonly delivered: Counter,
     @InjectMetric('carecast_delivery_failures_total') readonly deliveryFailures: Counter<'reason'>,
     @InjectMetric('carecast_delivery_latency_seconds') readonly deliveryLatency: Histogram,
+    @InjectMetric('carecast_recoveries_total') readonly recoveries: Counter<'outcome'>,
+    @InjectMetric('carecast_replayed_frames_total') readonly replayedFrames: Counter,
     private readonly scrapeHooks: ScrapeHooks,
   ) {
     this.startFromZero();
@@ -86,6 +91,7 @@ export class Metrics {
     this.deliveryLatency.zero({});
     for (const event of AUDIT_EVENTS) this.auditRecords.inc({ event }, 0);
     for (const reason of AUDIT_FAILURE_REASONS) this.auditWriteFailures.inc({ reason }, 0);
+    for (const outcome of RECOVERY_OUTCOMES) this.recoveries.inc({ outcome }, 0);
     for (const kind of BUS_MESSAGE_KINDS) {
       this.busMessagesReceived.inc({ kind }, 0);
       this.busPublishFailures.inc({ kind }, 0);

@@ -7,11 +7,10 @@ import {
 } from '../core/audit-entries.js';
 import type { NotificationRejection, ServiceActor } from '../core/audit-vocabulary.js';
 import { formatChannel } from '../core/channel.js';
-import { notificationMessage } from '../core/bus-message.js';
-import type { Notification } from '../core/notification.js';
+import { encodeNotificationHead, type Notification } from '../core/notification.js';
 import { Bus } from '../fanout/bus.js';
 import { Metrics } from '../metrics/metrics.js';
-import { IdempotencyStore } from '../stores/idempotency-store/idempotency-store.js';
+import { ChannelLog, type LocalPublish } from '../stores/channel-log/channel-log.js';
 
 export type PublishOutcome =
   | { ok: true; accepted: { id: string; duplicate: boolean }[] }
@@ -19,57 +18,52 @@ export type PublishOutcome =
 
 /**
  * Accepts notifications from a publishing service (already within its per-key rate: see
- * PublisherThrottlerGuard): idempotency by `id` across nodes, then one bus publish per new
- * notification with the frame already encoded. Answers as soon as the bus took the message:
+ * PublisherThrottlerGuard): each frame is encoded once, then the channel log claims its id on
+ * its channel, gives it the channel's next seq, keeps it in history and publishes it, in one
+ * atomic step per notification and one round trip per batch. Answers as soon as that is done:
  * publishing never waits for delivery.
  */
 @Injectable()
 export class Publisher {
+  private readonly publishLocally: LocalPublish;
+
   constructor(
-    private readonly idempotency: IdempotencyStore,
-    private readonly bus: Bus,
+    private readonly log: ChannelLog,
+    bus: Bus,
     private readonly audit: AuditService,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    // Used by the memory log only (embedded mode); the Redis log publishes in its script.
+    this.publishLocally = (channel, message) => bus.publish(channel, message);
+  }
 
   async publish(kid: string, notifications: readonly Notification[]): Promise<PublishOutcome> {
     const actor = serviceActor(kid);
     const now = Date.now();
-    try {
-      // All at once: the commands share one connection, so Redis still sees each claim before
-      // its publish and the publishes in body order, at one round trip per batch, not per item.
-      const accepted = await Promise.all(notifications.map((n) => this.publishOne(actor, n, now)));
-      return { ok: true, accepted };
-    } catch {
-      this.rejected(actor, 'unavailable', notifications.length);
+    const entries = notifications.map((n) => ({
+      channel: formatChannel(n.channel),
+      id: n.id,
+      ts: now,
+      head: encodeNotificationHead(n, now),
+    }));
+    const appended = await this.log.append(entries, now, this.publishLocally);
+    const failed = appended.filter((a) => a.outcome === 'unavailable').length;
+    for (const [i, a] of appended.entries()) {
+      if (a.outcome === 'unavailable') continue;
+      this.metrics.notificationsPublished.inc({ result: a.outcome });
+      this.audit.record(
+        notificationPublished(actor, a.outcome, entries[i]!.id, entries[i]!.channel),
+      );
+    }
+    if (failed > 0) {
+      this.rejected(actor, 'unavailable', failed);
       return { ok: false, error: 'unavailable' };
     }
-  }
-
-  private async publishOne(actor: ServiceActor, n: Notification, now: number) {
-    const channel = formatChannel(n.channel);
-    let fresh: boolean;
-    try {
-      fresh = await this.idempotency.claim(n.id, now);
-    } catch (error) {
-      // The claim may have landed even though its reply did not: forget it, so a retry delivers.
-      await this.idempotency.release(n.id).catch(() => undefined);
-      throw error;
-    }
-    if (fresh) {
-      try {
-        await this.bus.publish(channel, notificationMessage(n, now));
-      } catch (error) {
-        // Not published, so not seen: a retry of the same id must be delivered.
-        await this.idempotency.release(n.id).catch(() => undefined);
-        throw error;
-      }
-    }
-    this.metrics.notificationsPublished.inc({ result: fresh ? 'published' : 'duplicate' });
-    this.audit.record(
-      notificationPublished(actor, fresh ? 'published' : 'duplicate', n.id, channel),
-    );
-    return { id: n.id, duplicate: !fresh };
+    const accepted = entries.map((e, i) => ({
+      id: e.id,
+      duplicate: appended[i]!.outcome === 'duplicate',
+    }));
+    return { ok: true, accepted };
   }
 
   rejected(actor: ServiceActor, reason: NotificationRejection, count = 1): void {

@@ -1,18 +1,20 @@
 import type { RedisClient } from './redis.service.js';
 
 /**
- * A single-key Lua script as a typed command, defined once per client. ioredis sends
+ * A Lua script as a typed command, defined once per client: its first `numberOfKeys`
+ * arguments are keys (on Redis Cluster all in one slot), the rest arguments. ioredis sends
  * EVALSHA and falls back to EVAL once per connection on NOSCRIPT, on standalone and Cluster.
  */
 export function scriptedCommand<Args extends (string | number)[], Reply>(
   name: string,
   lua: string,
+  numberOfKeys = 1,
 ): (client: RedisClient, ...args: Args) => Promise<Reply> {
   // Clients that already have the script; one client lives per RedisService.
   const clients = new WeakSet<RedisClient>();
   return (client, ...args) => {
     if (!clients.has(client)) {
-      client.defineCommand(name, { numberOfKeys: 1, lua });
+      client.defineCommand(name, { numberOfKeys, lua });
       clients.add(client);
     }
     const command = (client as unknown as Record<string, (...a: Args) => Promise<Reply>>)[name]!;

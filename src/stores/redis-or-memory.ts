@@ -1,10 +1,12 @@
 import type { Provider } from '@nestjs/common';
+import { CONFIG } from '../config/config.module.js';
+import type { Config } from '../config/config.types.js';
 import { RedisService } from '../redis/redis.service.js';
 
-/** How to build a store of type T in each mode. */
+/** How to build a store of type T in each mode; a store that needs settings reads `config`. */
 export interface StoreFactories<T> {
-  readonly redis: (redis: RedisService) => T;
-  readonly memory: () => T;
+  readonly redis: (redis: RedisService, config: Config) => T;
+  readonly memory: (config: Config) => T;
 }
 
 /**
@@ -21,8 +23,8 @@ export function redisOrMemory<T>(
 ): Provider {
   return {
     provide: abstract,
-    useFactory: (redis: RedisService): T =>
-      redis.embedded ? factories.memory() : factories.redis(redis),
-    inject: [RedisService],
+    useFactory: (redis: RedisService, config: Config): T =>
+      redis.embedded ? factories.memory(config) : factories.redis(redis, config),
+    inject: [RedisService, CONFIG],
   };
 }

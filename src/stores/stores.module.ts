@@ -1,14 +1,14 @@
 import { Module } from '@nestjs/common';
 import { RedisModule } from '../redis/redis.module.js';
 import { CareTeamStore } from './care-team-store/care-team-store.js';
+import { ChannelLog } from './channel-log/channel-log.js';
+import { MemoryChannelLog } from './channel-log/memory-channel-log.js';
+import { RedisChannelLog } from './channel-log/redis-channel-log.js';
 import { MemoryCareTeamStore } from './care-team-store/memory-care-team-store.js';
 import { RedisCareTeamStore } from './care-team-store/redis-care-team-store.js';
 import { ConnectionCounter } from './connection-counter/connection-counter.js';
 import { MemoryConnectionCounter } from './connection-counter/memory-connection-counter.js';
 import { RedisConnectionCounter } from './connection-counter/redis-connection-counter.js';
-import { IdempotencyStore } from './idempotency-store/idempotency-store.js';
-import { MemoryIdempotencyStore } from './idempotency-store/memory-idempotency-store.js';
-import { RedisIdempotencyStore } from './idempotency-store/redis-idempotency-store.js';
 import { MemoryRateLimiter } from './rate-limiter/memory-rate-limiter.js';
 import { RateLimiter } from './rate-limiter/rate-limiter.js';
 import { RedisRateLimiter } from './rate-limiter/redis-rate-limiter.js';
@@ -23,8 +23,8 @@ import { UserBlocks } from './user-blocks/user-blocks.js';
 /**
  * The node's six shared-state stores, each Redis or memory through `redisOrMemory`.
  *
- * One module, not one per store: the six share their only dependency (RedisService) and the
- * one mode choice, and a feature imports whichever it needs from here. It depends on nothing
+ * One module, not one per store: the six share their dependencies (RedisService, CONFIG) and
+ * the one mode choice, and a feature imports whichever it needs from here. It depends on nothing
  * but RedisModule (and the global CONFIG), so any feature module may import it without a
  * cycle. Nest builds each provider of a module once per app, so every importer sees the same
  * store: in embedded mode that is what lets a block set through the internal API refuse the
@@ -48,10 +48,11 @@ import { UserBlocks } from './user-blocks/user-blocks.js';
       redis: (redis) => new RedisCareTeamStore(redis),
       memory: () => new MemoryCareTeamStore(),
     }),
-    // A notification id claimed on one node is a duplicate on every other.
-    redisOrMemory(IdempotencyStore, {
-      redis: (redis) => new RedisIdempotencyStore(redis),
-      memory: () => new MemoryIdempotencyStore(),
+    // A notification id claimed on one node is a duplicate on every other; positions and
+    // history are the same whichever node publishes or a client reconnects to.
+    redisOrMemory(ChannelLog, {
+      redis: (redis, config) => new RedisChannelLog(redis, config),
+      memory: (config) => new MemoryChannelLog(config),
     }),
     // MAX_CONNECTIONS_PER_USER holds across the cluster.
     redisOrMemory(ConnectionCounter, {
@@ -64,13 +65,6 @@ import { UserBlocks } from './user-blocks/user-blocks.js';
       memory: () => new MemoryRateLimiter(),
     }),
   ],
-  exports: [
-    TicketStore,
-    UserBlocks,
-    CareTeamStore,
-    IdempotencyStore,
-    ConnectionCounter,
-    RateLimiter,
-  ],
+  exports: [TicketStore, UserBlocks, CareTeamStore, ChannelLog, ConnectionCounter, RateLimiter],
 })
 export class StoresModule {}

@@ -84,6 +84,7 @@ describe(parseConfig.name, () => {
       rotateBytes: 268_435_456,
       rotateSeconds: 86_400,
     });
+    expect(c.history).toEqual({ size: 100, ttlSeconds: 300 });
     expect(c.nodeId).toBe('host.example-42');
     expect(c.allowedOrigins).toEqual(['https://localhost:8443']);
     expect(c.generatedDevSecrets).toEqual(
@@ -201,8 +202,24 @@ describe(parseConfig.name, () => {
     ['AUDIT_ROTATE_BYTES', { AUDIT_ROTATE_BYTES: '100' }],
     ['AUDIT_ROTATE_SECONDS', { AUDIT_ROTATE_SECONDS: '0' }],
     ['AUDIT_ROTATE_SECONDS', { AUDIT_ROTATE_SECONDS: '1.5' }],
+    ['HISTORY_SIZE', { HISTORY_SIZE: '1001' }],
+    ['HISTORY_SIZE', { HISTORY_SIZE: '-1' }],
+    ['HISTORY_TTL_SECONDS', { HISTORY_TTL_SECONDS: '0' }],
+    ['HISTORY_TTL_SECONDS', { HISTORY_TTL_SECONDS: '3601' }],
   ])('names %s when it is invalid', (variable, env) => {
     expect(variablesOf(env)).toContain(variable);
+  });
+
+  it.each([
+    [{ HISTORY_SIZE: '0' }, { size: 0, ttlSeconds: 300 }],
+    [
+      { HISTORY_SIZE: '1000', HISTORY_TTL_SECONDS: '3600' },
+      { size: 1000, ttlSeconds: 3600 },
+    ],
+    [{ HISTORY_TTL_SECONDS: '1' }, { size: 100, ttlSeconds: 1 }],
+  ])('reads history settings %j', (env, history) => {
+    const result = parseConfig(env, runtime);
+    expect(result.ok && result.config.history).toEqual(history);
   });
 
   it('names every conflicting access-token key source', () => {

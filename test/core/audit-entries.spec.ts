@@ -22,6 +22,7 @@ import {
   wsRevoked,
   wsSubscribeAllowed,
   wsSubscribeDenied,
+  wsSubscribeRecovering,
   wsUnsubscribed,
 } from '../../src/core/audit-entries.js';
 import type { OpaqueId } from '../../src/core/opaque-id.js';
@@ -56,6 +57,12 @@ const CASES: [string, AuditLogEntry, Record<string, unknown>][] = [
     { event: 'ws.closed', outcome: 'ok', reason: 'peer_closed', ...ON_SESSION, code: 1000 }],
   ['wsSubscribeAllowed', wsSubscribeAllowed(SESSION, CHANNEL, 'care_team'),
     { event: 'ws.subscribe', outcome: 'allow', reason: 'care_team', ...ON_SESSION, channel: CHANNEL }],
+  ['wsSubscribeRecovering recovered', wsSubscribeRecovering(SESSION, CHANNEL, 'care_team', 'recovered'),
+    { event: 'ws.subscribe', outcome: 'allow', reason: 'care_team:recovered', ...ON_SESSION, channel: CHANNEL }],
+  ['wsSubscribeRecovering not recovered', wsSubscribeRecovering(SESSION, CHANNEL, 'own_channel', 'not_recovered'),
+    { event: 'ws.subscribe', outcome: 'allow', reason: 'own_channel:not_recovered', ...ON_SESSION, channel: CHANNEL }],
+  ['wsSubscribeDenied without a position', wsSubscribeDenied(SESSION, 'history_unavailable', CHANNEL),
+    { event: 'ws.subscribe', outcome: 'deny', reason: 'history_unavailable', ...ON_SESSION, channel: CHANNEL }],
   ['wsSubscribeDenied', wsSubscribeDenied(SESSION, 'not_on_care_team', CHANNEL),
     { event: 'ws.subscribe', outcome: 'deny', reason: 'not_on_care_team', ...ON_SESSION, channel: CHANNEL }],
   ['wsSubscribeDenied of an invalid name', wsSubscribeDenied(SESSION, 'invalid_channel'),

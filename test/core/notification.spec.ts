@@ -6,9 +6,11 @@ import {
   type Notification,
   UNKNOWN_FIELD,
   encodeNotificationFrame,
+  encodeNotificationHead,
   parsePublishBody,
 } from '../../src/core/notification.js';
 import type { OpaqueId } from '../../src/core/opaque-id.js';
+import { completeFrame } from '../../src/core/position.js';
 
 const KINDS = [
   'appointment.created',
@@ -218,22 +220,45 @@ describe(parsePublishBody.name, () => {
 
 describe(encodeNotificationFrame.name, () => {
   it('encodes exactly the contract frame, keys in order', () => {
-    expect(encodeNotificationFrame(PARSED, 1795000000123)).toBe(
+    expect(encodeNotificationFrame(PARSED, 1795000000123, 45)).toBe(
       '{"type":"notification","channel":"patient:pt-4c9a1b2e","id":"evt-2b7c9d1e",' +
-        '"kind":"appointment.updated","ref":"apt-9x8c7v6b","ts":1795000000123}',
+        '"kind":"appointment.updated","ref":"apt-9x8c7v6b","ts":1795000000123,"seq":45}',
     );
   });
 
   it('formats a doctor channel', () => {
     const channel: Channel = { kind: 'doctor', id: 'dr-7f3k2m9q' as OpaqueId };
-    const frame = JSON.parse(encodeNotificationFrame({ ...PARSED, channel }, 1)) as unknown;
-    expect(frame).toEqual({ ...GOOD, type: 'notification', channel: 'doctor:dr-7f3k2m9q', ts: 1 });
+    const frame = JSON.parse(encodeNotificationFrame({ ...PARSED, channel }, 1, 1)) as unknown;
+    expect(frame).toEqual({
+      ...GOOD,
+      type: 'notification',
+      channel: 'doctor:dr-7f3k2m9q',
+      ts: 1,
+      seq: 1,
+    });
   });
 
   it('round-trips a parsed body into a frame', () => {
     const parsed = parsePublishBody(GOOD, KINDS);
     if (!parsed.ok) throw new Error('expected notifications');
-    const frame = JSON.parse(encodeNotificationFrame(parsed.notifications[0]!, 7)) as unknown;
-    expect(frame).toEqual({ type: 'notification', ...GOOD, ts: 7 });
+    const frame = JSON.parse(encodeNotificationFrame(parsed.notifications[0]!, 7, 3)) as unknown;
+    expect(frame).toEqual({ type: 'notification', ...GOOD, ts: 7, seq: 3 });
+  });
+});
+
+describe(encodeNotificationHead.name, () => {
+  it.each([1, 9, 10, 45, 1000, 2 ** 40])(
+    'completed with seq %d is exactly the encoded frame',
+    (seq) => {
+      const head = encodeNotificationHead(PARSED, 1795000000123);
+      expect(completeFrame(head, seq)).toBe(encodeNotificationFrame(PARSED, 1795000000123, seq));
+    },
+  );
+
+  it('is the frame up to its seq, without the closing brace', () => {
+    expect(encodeNotificationHead(PARSED, 5)).toBe(
+      '{"type":"notification","channel":"patient:pt-4c9a1b2e","id":"evt-2b7c9d1e",' +
+        '"kind":"appointment.updated","ref":"apt-9x8c7v6b","ts":5',
+    );
   });
 });

@@ -13,6 +13,19 @@ describe(parseClientFrame.name, () => {
     ],
     ['{"type":"refresh","id":"3","ticket":"x.y.z"}', { type: 'refresh', id: '3', ticket: 'x.y.z' }],
     ['{"type":"ping","id":"4"}', { type: 'ping', id: '4' }],
+    [
+      '{"type":"subscribe","id":"5","channel":"patient:pt-4c9a1b2e","since":{"epoch":"m1x-ab12","seq":41}}',
+      {
+        type: 'subscribe',
+        id: '5',
+        channel: 'patient:pt-4c9a1b2e',
+        since: { epoch: 'm1x-ab12', seq: 41 },
+      },
+    ],
+    [
+      '{"type":"subscribe","id":"6","channel":"doctor:dr-7f3k2m9q","since":{"seq":0,"epoch":"e"}}',
+      { type: 'subscribe', id: '6', channel: 'doctor:dr-7f3k2m9q', since: { epoch: 'e', seq: 0 } },
+    ],
   ])('accepts %s', (text, frame) => {
     expect(parseClientFrame(text)).toEqual({ ok: true, frame });
   });
@@ -39,6 +52,17 @@ describe(parseClientFrame.name, () => {
     ['an oversized channel', `{"type":"subscribe","id":"1","channel":"${'p'.repeat(201)}"}`, { code: 'bad_request', id: '1' }],
     ['a channel object', '{"type":"subscribe","id":"1","channel":{}}', { code: 'bad_request', id: '1' }],
     ['a refresh without ticket', '{"type":"refresh","id":"1"}', { code: 'bad_request', id: '1' }],
+    ['a since that is null', '{"type":"subscribe","id":"1","channel":"patient:pt-1","since":null}', { code: 'bad_request', id: '1' }],
+    ['a since without seq', '{"type":"subscribe","id":"1","channel":"patient:pt-1","since":{"epoch":"e"}}', { code: 'bad_request', id: '1' }],
+    ['a since with an extra field', '{"type":"subscribe","id":"1","channel":"patient:pt-1","since":{"epoch":"e","seq":1,"x":1}}', { code: 'bad_request', id: '1' }],
+    ['a negative seq', '{"type":"subscribe","id":"1","channel":"patient:pt-1","since":{"epoch":"e","seq":-1}}', { code: 'bad_request', id: '1' }],
+    ['a fractional seq', '{"type":"subscribe","id":"1","channel":"patient:pt-1","since":{"epoch":"e","seq":1.5}}', { code: 'bad_request', id: '1' }],
+    ['a seq as text', '{"type":"subscribe","id":"1","channel":"patient:pt-1","since":{"epoch":"e","seq":"1"}}', { code: 'bad_request', id: '1' }],
+    ['an unsafe seq', '{"type":"subscribe","id":"1","channel":"patient:pt-1","since":{"epoch":"e","seq":9007199254740993}}', { code: 'bad_request', id: '1' }],
+    ['an empty epoch', '{"type":"subscribe","id":"1","channel":"patient:pt-1","since":{"epoch":"","seq":1}}', { code: 'bad_request', id: '1' }],
+    ['a 65-character epoch', `{"type":"subscribe","id":"1","channel":"patient:pt-1","since":{"epoch":"${'e'.repeat(65)}","seq":1}}`, { code: 'bad_request', id: '1' }],
+    ['an epoch carrying text', '{"type":"subscribe","id":"1","channel":"patient:pt-1","since":{"epoch":"Zelda Q","seq":1}}', { code: 'bad_request', id: '1' }],
+    ['a since on an unsubscribe', '{"type":"unsubscribe","id":"1","channel":"patient:pt-1","since":{"epoch":"e","seq":1}}', { code: 'bad_request', id: '1' }],
   ])('rejects %s', (_label, text, error) => {
     expect(parseClientFrame(text)).toEqual({ ok: false, error });
   });

@@ -64,8 +64,13 @@ describe('fan-out across two nodes', () => {
     expect(res.status).toBe(202);
     expect(res.json()).toEqual({ accepted: [{ id: sent.id, duplicate: false }] });
     const frame = await p.next('notification');
-    expect(frame).toEqual({ type: 'notification', ...sent, ts: expect.any(Number) });
-    expect(Object.keys(frame)).toEqual(['type', 'channel', 'id', 'kind', 'ref', 'ts']);
+    expect(frame).toEqual({
+      type: 'notification',
+      ...sent,
+      ts: expect.any(Number),
+      seq: expect.any(Number),
+    });
+    expect(Object.keys(frame)).toEqual(['type', 'channel', 'id', 'kind', 'ref', 'ts', 'seq']);
     p.close();
   });
 
@@ -203,7 +208,7 @@ describe('fan-out across two nodes', () => {
       ref: 'r'.repeat(65_536),
       ts,
     });
-    const big = { id: 'x', ts, frame };
+    const big = { id: 'x', ts, seq: null, frame };
     const closed = slow.closed;
     let sent = 0;
     let done = false;

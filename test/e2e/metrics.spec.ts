@@ -31,6 +31,8 @@ const CARECAST_METRICS = [
   'carecast_notifications_delivered_total counter',
   'carecast_delivery_failures_total counter',
   'carecast_delivery_latency_seconds histogram',
+  'carecast_recoveries_total counter',
+  'carecast_replayed_frames_total counter',
   'carecast_bus_followed_channels gauge',
   'carecast_bus_messages_received_total counter',
   'carecast_bus_publish_failures_total counter',

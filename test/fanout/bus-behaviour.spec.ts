@@ -66,7 +66,7 @@ describe.each(impls)('$name', ({ env }) => {
       kind: 'appointment',
       ref: 'apt-message01' as OpaqueId,
     };
-    const sent = notificationMessage(notification, 1_750_000_000_123);
+    const sent = notificationMessage(notification, 1_750_000_000_123, 7);
     node.bus.follow('patient:pt-message01');
     await node.bus.flushed();
 
@@ -75,6 +75,7 @@ describe.each(impls)('$name', ({ env }) => {
     expect(await node.messages.next()).toEqual({
       id: 'nt-message01',
       ts: 1_750_000_000_123,
+      seq: 7,
       frame: sent.frame,
     });
   });

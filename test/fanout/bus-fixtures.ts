@@ -7,6 +7,7 @@ import { FanoutModule } from '../../src/fanout/fanout.module.js';
 import { MemoryBus } from '../../src/fanout/memory-bus.js';
 import { RedisFanoutAdapter } from '../../src/fanout/redis-fanout-adapter.js';
 import { ScrapeHooks } from '../../src/metrics/scrape-hooks.js';
+import { channelTopic } from '../../src/redis/channel-keys.js';
 import { RedisService } from '../../src/redis/redis.service.js';
 import { testConfig } from '../support/app.js';
 import { eventually } from '../support/http-client.js';
@@ -70,9 +71,9 @@ export interface BusNode {
   close(): Promise<void>;
 }
 
-/** A bus message of `frame` alone, without the id and publish time a notification has. */
+/** A bus message of `frame` alone, without the id, publish time and seq a notification has. */
 export function frameOnly(frame: string): BusMessage {
-  return { id: null, ts: null, frame };
+  return { id: null, ts: null, seq: null, frame };
 }
 
 /** A payload the test handler throws on instead of recording. */
@@ -154,7 +155,7 @@ export async function metricValue(node: BusNode, series: string): Promise<number
 
 /** Subscriber counts Redis reports for app channels (standalone PUBSUB NUMSUB). */
 export async function numsub(node: BusNode, channels: string[]): Promise<number[]> {
-  const keys = channels.map((c) => node.redis.key('ch', c));
+  const keys = channels.map((c) => channelTopic(node.redis, c));
   const reply = (await node.redis.client!.call('PUBSUB', 'NUMSUB', ...keys)) as (string | number)[];
   return keys.map((_, i) => Number(reply[2 * i + 1]));
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Cluster } from 'ioredis';
+import { channelTopic } from '../../src/redis/channel-keys.js';
 import { uniquePrefix } from '../support/app.js';
 import { type RedisClusterHandle, startRedisCluster } from '../support/redis-server.js';
 import { type BusNode, BusNodes, type Delivery, frameOnly } from './bus-fixtures.js';
@@ -34,7 +35,7 @@ function commandClient(node: BusNode): Cluster {
 
 /** Sharded subscribers of each channel, summed over every master. */
 async function shardSubscribers(node: BusNode, channels: string[]): Promise<number[]> {
-  const keys = channels.map((c) => node.redis.key('ch', c));
+  const keys = channels.map((c) => channelTopic(node.redis, c));
   const counts = keys.map(() => 0);
   for (const master of commandClient(node).nodes('master')) {
     const reply = (await master.call('PUBSUB', 'SHARDNUMSUB', ...keys)) as unknown[];
@@ -50,7 +51,7 @@ describe('RedisFanoutAdapter on Redis Cluster (sharded pub/sub)', () => {
     const masters = new Set<string>();
     for (const channel of [...aChannels, ...bChannels]) {
       const slot = Number(
-        await commandClient(a).call('CLUSTER', 'KEYSLOT', a.redis.key('ch', channel)),
+        await commandClient(a).call('CLUSTER', 'KEYSLOT', channelTopic(a.redis, channel)),
       );
       masters.add(slot <= 5460 ? 'first' : slot <= 10922 ? 'second' : 'third');
     }

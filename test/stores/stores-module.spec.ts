@@ -8,9 +8,9 @@ import { RedisCareTeamStore } from '../../src/stores/care-team-store/redis-care-
 import { ConnectionCounter } from '../../src/stores/connection-counter/connection-counter.js';
 import { MemoryConnectionCounter } from '../../src/stores/connection-counter/memory-connection-counter.js';
 import { RedisConnectionCounter } from '../../src/stores/connection-counter/redis-connection-counter.js';
-import { IdempotencyStore } from '../../src/stores/idempotency-store/idempotency-store.js';
-import { MemoryIdempotencyStore } from '../../src/stores/idempotency-store/memory-idempotency-store.js';
-import { RedisIdempotencyStore } from '../../src/stores/idempotency-store/redis-idempotency-store.js';
+import { ChannelLog } from '../../src/stores/channel-log/channel-log.js';
+import { MemoryChannelLog } from '../../src/stores/channel-log/memory-channel-log.js';
+import { RedisChannelLog } from '../../src/stores/channel-log/redis-channel-log.js';
 import { MemoryRateLimiter } from '../../src/stores/rate-limiter/memory-rate-limiter.js';
 import { RateLimiter } from '../../src/stores/rate-limiter/rate-limiter.js';
 import { RedisRateLimiter } from '../../src/stores/rate-limiter/redis-rate-limiter.js';
@@ -34,7 +34,7 @@ const STORES: [string, Abstract, Concrete, Concrete][] = [
   ['TicketStore', TicketStore, MemoryTicketStore, RedisTicketStore],
   ['UserBlocks', UserBlocks, MemoryUserBlocks, RedisUserBlocks],
   ['CareTeamStore', CareTeamStore, MemoryCareTeamStore, RedisCareTeamStore],
-  ['IdempotencyStore', IdempotencyStore, MemoryIdempotencyStore, RedisIdempotencyStore],
+  ['ChannelLog', ChannelLog, MemoryChannelLog, RedisChannelLog],
   ['ConnectionCounter', ConnectionCounter, MemoryConnectionCounter, RedisConnectionCounter],
   ['RateLimiter', RateLimiter, MemoryRateLimiter, RedisRateLimiter],
 ];
