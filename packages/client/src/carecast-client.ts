@@ -2,7 +2,7 @@ import { retryDelay } from './backoff.js';
 import { Timer } from './clock.js';
 import { closeClass } from './close-codes.js';
 import { Connection, type LostCause } from './connection.js';
-import type { Notification, Welcome } from './frames.js';
+import type { Notification, Reply, Welcome } from './frames.js';
 import {
   type CarecastClientOptions,
   type ClientError,
@@ -105,7 +105,7 @@ export class CarecastClient {
     );
     this.subscriptions.set(channel, subscription);
     if (this.connection !== null && this.currentState === 'connected') {
-      void this.sendSubscribe(subscription, this.connection);
+      this.sendSubscribe(subscription, this.connection);
     }
     return subscription;
   }
@@ -155,7 +155,7 @@ export class CarecastClient {
     this.subscribeStrikes = 0;
     this.refresher.start(connection, sessionExpiresAt);
     for (const subscription of this.subscriptions.values()) {
-      void this.sendSubscribe(subscription, connection);
+      this.sendSubscribe(subscription, connection);
     }
   }
 
@@ -189,24 +189,33 @@ export class CarecastClient {
     for (const subscription of this.subscriptions.values()) subscription.disconnected();
   }
 
-  private async sendSubscribe(sub: ChannelSubscription, connection: Connection): Promise<void> {
+  private sendSubscribe(sub: ChannelSubscription, connection: Connection): void {
     const since = sub.position ?? undefined;
-    const reply = await connection.request(
+    connection.request(
       { type: 'subscribe', channel: sub.channel, ...(since ? { since } : {}) },
       'subscribe',
+      (reply) => this.subscribeAnswered(sub, connection, reply, since !== undefined),
     );
+  }
+
+  private subscribeAnswered(
+    sub: ChannelSubscription,
+    connection: Connection,
+    reply: Reply | null,
+    withSince: boolean,
+  ): void {
     if (reply === null || connection !== this.connection) return; // resubscribed at next welcome
     if (sub.state === 'ended') {
       // Unsubscribed while the subscribe was in flight: undo it, unless the channel was
       // subscribed again meanwhile.
       if (reply.type === 'ack' && !this.subscriptions.has(sub.channel)) {
-        void connection.request({ type: 'unsubscribe', channel: sub.channel }, 'control');
+        connection.request({ type: 'unsubscribe', channel: sub.channel }, 'control');
       }
       return;
     }
     if (reply.type === 'ack') {
       this.subscribeStrikes = 0;
-      return sub.acknowledged(reply, since !== undefined);
+      return sub.acknowledged(reply, withSince);
     }
     if (reply.type !== 'error') return;
     this.emitError({ source: 'subscribe', code: reply.code });
@@ -218,10 +227,9 @@ export class CarecastClient {
         // (other tabs) spreads its retries out instead of earning 4008 (six in a row).
         const { backoff, limits, random } = this.options;
         const floor = reply.code === 'rate_limited' ? limits.subscribe.windowMs : backoff.initialMs;
-        connection.holdSubscribes(
-          floor + retryDelay(this.subscribeStrikes++, backoff, random(), null),
-        );
-        return void this.sendSubscribe(sub, connection);
+        const strike = this.subscribeStrikes++;
+        connection.holdSubscribes(floor + retryDelay(strike, backoff, random(), null));
+        return this.sendSubscribe(sub, connection);
       }
       default:
         this.subscriptions.delete(sub.channel);
@@ -232,7 +240,7 @@ export class CarecastClient {
   private release(sub: ChannelSubscription, wasActive: boolean): void {
     if (this.subscriptions.get(sub.channel) === sub) this.subscriptions.delete(sub.channel);
     if (wasActive && this.connection !== null) {
-      void this.connection.request({ type: 'unsubscribe', channel: sub.channel }, 'control');
+      this.connection.request({ type: 'unsubscribe', channel: sub.channel }, 'control');
     }
   }
 

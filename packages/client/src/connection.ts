@@ -96,18 +96,21 @@ export class Connection {
   }
 
   /**
-   * Sends `request` when the pacing allows; resolves with the reply carrying its id, or
-   * with null when the connection ends first. Subscribes are paced within both limits.
+   * Sends `request` when the pacing allows, and calls `onReply` with the reply carrying its
+   * id, or with null when the connection ends first. Subscribes are paced within both limits.
+   * `onReply` runs synchronously with the reply's arrival, before any later frame is read:
+   * a subscribe ack must set the channel's position before the notifications that follow it.
    */
-  request(request: Request, lane: 'control' | 'subscribe'): Promise<Reply | null> {
-    if (this.ended) return Promise.resolve(null);
+  request(
+    request: Request,
+    lane: 'control' | 'subscribe',
+    onReply: (reply: Reply | null) => void = () => undefined,
+  ): void {
+    if (this.ended) return onReply(null);
     const id = this.options.nextId();
-    const frame = { ...request, id } as ClientFrame;
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      (lane === 'control' ? this.control : this.subscribes).push(frame);
-      this.pump();
-    });
+    this.pending.set(id, onReply);
+    (lane === 'control' ? this.control : this.subscribes).push({ ...request, id } as ClientFrame);
+    this.pump();
   }
 
   /** Sends no subscribe for `ms` (after `rate_limited` or `unavailable`). */
@@ -187,7 +190,7 @@ export class Connection {
     }
     if (silentMs >= this.heartbeatMs && !this.pinging) {
       this.pinging = true;
-      void this.request({ type: 'ping' }, 'control').then(() => (this.pinging = false));
+      this.request({ type: 'ping' }, 'control', () => (this.pinging = false));
     }
     this.armWatchdog();
   }

@@ -1,6 +1,7 @@
 import { retryDelay } from './backoff.js';
 import { Timer } from './clock.js';
 import type { Connection } from './connection.js';
+import type { Reply } from './frames.js';
 import type { ResolvedOptions } from './options.js';
 import { leaseExtended, refreshDelayMs } from './refresh-timing.js';
 import { classifyTicketFailure, type TicketResponse } from './ticket.js';
@@ -64,7 +65,9 @@ export class SessionRefresher {
       return;
     }
     if (connection !== this.connection) return;
-    const reply = await connection.request({ type: 'refresh', ticket: ticket.ticket }, 'control');
+    const reply = await new Promise<Reply | null>((resolve) =>
+      connection.request({ type: 'refresh', ticket: ticket.ticket }, 'control', resolve),
+    );
     if (reply === null || connection !== this.connection) return;
     if (reply.type === 'ack' && reply.sessionExpiresAt !== undefined) {
       return this.schedule(connection, reply.sessionExpiresAt);
