@@ -2,7 +2,7 @@ import { retryDelay } from './backoff.js';
 import { Timer } from './clock.js';
 import { closeClass } from './close-codes.js';
 import { Connection, type LostCause } from './connection.js';
-import type { Notification, Reply, Welcome } from './frames.js';
+import type { Notification, Welcome } from './frames.js';
 import {
   type CarecastClientOptions,
   type ClientError,
@@ -13,11 +13,8 @@ import {
   type StateChange,
 } from './options.js';
 import { SessionRefresher } from './session-refresher.js';
-import {
-  ChannelSubscription,
-  type Subscription,
-  type SubscriptionHandlers,
-} from './subscription.js';
+import type { Subscription, SubscriptionHandlers } from './subscription.js';
+import { SubscriptionSet } from './subscription-set.js';
 import { classifyTicketFailure, type TicketResponse } from './ticket.js';
 
 // The package's public surface (this file is its entry point).
@@ -40,7 +37,7 @@ export * from './ticket.js';
  */
 export class CarecastClient {
   private readonly options: ResolvedOptions;
-  private readonly subscriptions = new Map<string, ChannelSubscription>();
+  private readonly subscriptions: SubscriptionSet;
   private readonly listeners: { [K in keyof ClientEvents]: Set<ClientEvents[K]> } = {
     state: new Set(),
     error: new Set(),
@@ -54,14 +51,13 @@ export class CarecastClient {
   private attempt = 0;
   /** Bumped by connect() and close(), so results of an abandoned attempt are dropped. */
   private run = 0;
-  /** Consecutive `rate_limited`/`unavailable` subscribe answers on this connection. */
-  private subscribeStrikes = 0;
   private ids = 0;
 
   constructor(options: CarecastClientOptions) {
     this.options = resolveOptions(options);
     this.retryTimer = new Timer(this.options.clock);
     this.stableTimer = new Timer(this.options.clock);
+    this.subscriptions = new SubscriptionSet(this.options, (error) => this.emitError(error));
     this.refresher = new SessionRefresher(this.options, (code) =>
       this.emitError({ source: 'refresh', code }),
     );
@@ -96,18 +92,7 @@ export class CarecastClient {
 
   /** Subscribes now if connected, else at the next welcome; one subscription per channel. */
   subscribe(channel: string, handlers: SubscriptionHandlers): Subscription {
-    if (this.subscriptions.has(channel)) throw new Error('already subscribed to this channel');
-    const subscription = new ChannelSubscription(
-      channel,
-      handlers,
-      (sub, wasActive) => this.release(sub, wasActive),
-      () => this.emitError({ source: 'handler', code: 'handler_threw' }),
-    );
-    this.subscriptions.set(channel, subscription);
-    if (this.connection !== null && this.currentState === 'connected') {
-      this.sendSubscribe(subscription, this.connection);
-    }
-    return subscription;
+    return this.subscriptions.add(channel, handlers);
   }
 
   private async open(run: number): Promise<void> {
@@ -152,11 +137,8 @@ export class CarecastClient {
     const { connectionId, sessionExpiresAt } = welcome;
     this.setState({ state: 'connected', connectionId, sessionExpiresAt });
     this.stableTimer.start(this.options.backoff.stableAfterMs, () => (this.attempt = 0));
-    this.subscribeStrikes = 0;
     this.refresher.start(connection, sessionExpiresAt);
-    for (const subscription of this.subscriptions.values()) {
-      this.sendSubscribe(subscription, connection);
-    }
+    this.subscriptions.attach(connection);
   }
 
   private lost(connection: Connection, code: number, cause: LostCause): void {
@@ -186,74 +168,15 @@ export class CarecastClient {
     this.retryTimer.stop();
     this.stableTimer.stop();
     this.refresher.stop();
-    for (const subscription of this.subscriptions.values()) subscription.disconnected();
-  }
-
-  private sendSubscribe(sub: ChannelSubscription, connection: Connection): void {
-    const since = sub.position ?? undefined;
-    connection.request(
-      { type: 'subscribe', channel: sub.channel, ...(since ? { since } : {}) },
-      'subscribe',
-      (reply) => this.subscribeAnswered(sub, connection, reply, since !== undefined),
-    );
-  }
-
-  private subscribeAnswered(
-    sub: ChannelSubscription,
-    connection: Connection,
-    reply: Reply | null,
-    withSince: boolean,
-  ): void {
-    if (reply === null || connection !== this.connection) return; // resubscribed at next welcome
-    if (sub.state === 'ended') {
-      // Unsubscribed while the subscribe was in flight: undo it, unless the channel was
-      // subscribed again meanwhile.
-      if (reply.type === 'ack' && !this.subscriptions.has(sub.channel)) {
-        connection.request({ type: 'unsubscribe', channel: sub.channel }, 'control');
-      }
-      return;
-    }
-    if (reply.type === 'ack') {
-      this.subscribeStrikes = 0;
-      return sub.acknowledged(reply, withSince);
-    }
-    if (reply.type !== 'error') return;
-    this.emitError({ source: 'subscribe', code: reply.code });
-    switch (reply.code) {
-      case 'rate_limited':
-      case 'unavailable': {
-        // Retried after a backoff during which no subscribe goes out. After `rate_limited`
-        // the hold is at least the subscribe window, so a client over the per-user limit
-        // (other tabs) spreads its retries out instead of earning 4008 (six in a row).
-        const { backoff, limits, random } = this.options;
-        const floor = reply.code === 'rate_limited' ? limits.subscribe.windowMs : backoff.initialMs;
-        const strike = this.subscribeStrikes++;
-        connection.holdSubscribes(floor + retryDelay(strike, backoff, random(), null));
-        return this.sendSubscribe(sub, connection);
-      }
-      default:
-        this.subscriptions.delete(sub.channel);
-        return sub.refused(reply.code);
-    }
-  }
-
-  private release(sub: ChannelSubscription, wasActive: boolean): void {
-    if (this.subscriptions.get(sub.channel) === sub) this.subscriptions.delete(sub.channel);
-    if (wasActive && this.connection !== null) {
-      this.connection.request({ type: 'unsubscribe', channel: sub.channel }, 'control');
-    }
+    this.subscriptions.detach();
   }
 
   private notified(connection: Connection, notification: Notification): void {
-    if (connection !== this.connection) return;
-    this.subscriptions.get(notification.channel)?.received(notification);
+    if (connection === this.connection) this.subscriptions.notified(notification);
   }
 
   private revoked(connection: Connection, channel: string): void {
-    if (connection !== this.connection) return;
-    const sub = this.subscriptions.get(channel);
-    this.subscriptions.delete(channel);
-    sub?.revoked();
+    if (connection === this.connection) this.subscriptions.revoked(channel);
   }
 
   private setState(change: StateChange): void {
