@@ -6,7 +6,7 @@ export default {
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
   },
-  roots: ['<rootDir>/test'],
+  roots: ['<rootDir>/test', '<rootDir>/packages/client/test'],
   testMatch: ['**/*.spec.ts'],
   testTimeout: 30_000,
   maxWorkers: 2,
