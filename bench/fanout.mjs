@@ -13,8 +13,10 @@
 //     --memory <n>                only: resident memory per idle wss connection, n clients
 //                                 on one server process per system (RSS delta after a full GC,
 //                                 read inside the server process)
-//     --profile <dir>             CPU profiles (--cpu-prof) of every spawned server into
-//                                 <dir>, and Redis INFO commandstats / LATENCY per system
+//     --profile <dir>             with --processes: a CPU profile of every server process
+//                                 over the measured phases (after warm-up) into <dir>
+//                                 (summarise with bench/fanout/profile-summary.mjs), and Redis
+//                                 INFO commandstats / LATENCY LATEST over the same phases
 //     --unicast-clients 500  --broadcast-clients 2000  --unicast-notifications 10000
 //     --broadcast-notifications 50  --window 8  --transport tls|plain
 //     --open-rates 5000,10000,20000,40000,80000,160000   unicast steps, notifications/s
@@ -167,6 +169,7 @@ function parseParams() {
   if (!['closed', 'open', 'both'].includes(p.loop)) fail('--loop must be closed, open or both');
   if (p.unicastClients < UNICAST_BATCH) fail(`--unicast-clients must be at least ${UNICAST_BATCH}`);
   if (p.memory !== null) p.processes = 1;
+  if (p.profile !== null && p.processes === null) fail('--profile needs --processes');
   // Connecting ~60 s at worst, each phase 12 s at worst, each open step seconds + 2 s grace.
   const openSteps = p.openRates.length + p.openBroadcastRates.length;
   const perSystem =
@@ -192,9 +195,7 @@ async function runSystem(system) {
   const profileDir = params.profile ? path.resolve(params.profile) : null;
   if (profileDir) await mkdir(profileDir, { recursive: true });
   try {
-    const servers = carecast
-      ? await startCarecast(secrets, cleanups, profileDir)
-      : await startBare(cleanups, profileDir);
+    const servers = carecast ? await startCarecast(secrets, cleanups) : await startBare(cleanups);
     const scheme = params.transport === 'tls' ? 'https' : 'http';
     const worker = startWorker({
       mode: carecast ? 'carecast' : 'baseline',
@@ -234,11 +235,20 @@ async function runSystem(system) {
       batch: BROADCAST_BATCH,
       window: params.window,
     });
-    if (profileDir) await redis.resetStats();
+    if (profileDir) {
+      await redis.resetStats();
+      await servers.profile('profile-start');
+    }
+    // Per phase: the servers' worst event-loop delay, and the CPU time the servers and
+    // redis-server spent per delivered frame (robust to a loaded machine, unlike rates).
     const measured = async (label, call) => {
       await servers.loopStats();
+      const redisCpu = await redis.cpuSeconds();
       const r = await call();
       r.loop = await servers.loopStats();
+      r.redisUsPerFrame =
+        (((await redis.cpuSeconds()) - redisCpu) * 1e6) / Math.max(1, r.delivered);
+      r.serverUsPerFrame = r.loop.cpuUs === null ? null : r.loop.cpuUs / Math.max(1, r.delivered);
       return [label, r];
     };
     if (params.loop !== 'open') {
@@ -287,7 +297,13 @@ async function runSystem(system) {
         }
       }
     }
-    if (profileDir) result.redis = await redis.stats();
+    if (profileDir) {
+      result.redis = await redis.stats();
+      const tag = system.split(' ')[0];
+      result.profiles = await servers.profile('profile-stop', (i) =>
+        path.join(profileDir, `${tag}-${i + 1}.cpuprofile`),
+      );
+    }
     return result;
   } finally {
     while (cleanups.length > 0) {
@@ -308,17 +324,14 @@ function sustained(r) {
   );
 }
 
-async function startCarecast(secrets, cleanups, profileDir) {
+async function startCarecast(secrets, cleanups) {
   const prefix = `carecast-bench-${randomBytes(4).toString('hex')}:`;
   const environment = (nodeId, auditDir) =>
     nodeEnvironment({ nodeId, redisUrl: redis.url, prefix, auditDir, transport: params.transport });
   if (params.processes !== null) {
     const nodes = [];
     for (let i = 0; i < params.processes; i += 1) {
-      const node = await startProcessNode(environment(`bench-${i + 1}`, ''), {
-        secrets,
-        profileDir,
-      });
+      const node = await startProcessNode(environment(`bench-${i + 1}`, ''), secrets);
       spawned.add(node);
       cleanups.push(async () => {
         await node.stop();
@@ -355,11 +368,11 @@ async function startCarecast(secrets, cleanups, profileDir) {
   });
 }
 
-async function startBare(cleanups, profileDir) {
+async function startBare(cleanups) {
   if (params.processes !== null) {
     const servers = [];
     for (let i = 0; i < params.processes; i += 1) {
-      const server = await startBareProcess(redis.url, params.transport, { profileDir });
+      const server = await startBareProcess(redis.url, params.transport);
       spawned.add(server);
       cleanups.push(async () => {
         await server.stop();
@@ -394,6 +407,10 @@ function processServers(label, children, ports) {
     settle: async () => undefined,
     loopStats: async () => worstOf(await Promise.all(children.map((c) => c.probe('stats')))),
     memory: async () => sumOf(await Promise.all(children.map((c) => c.probe('gc')))),
+    profile: async (what, fileOf = () => undefined) => {
+      await Promise.all(children.map((c, i) => c.probe(what, { file: fileOf(i) })));
+      return children.map((_, i) => fileOf(i));
+    },
   };
 }
 
@@ -406,7 +423,8 @@ function inProcessServers(label, ports) {
     label,
     ...ports,
     loopStats: async () => {
-      const stats = { p99: ms(loop.percentile(99)), max: ms(loop.max) };
+      // In this process the clients' worker thread would count too: no CPU figure.
+      const stats = { p99: ms(loop.percentile(99)), max: ms(loop.max), cpuUs: null };
       loop.reset();
       return stats;
     },
@@ -421,6 +439,7 @@ function worstOf(stats) {
     p99: Math.max(...stats.map((s) => s.loop.p99)),
     max: Math.max(...stats.map((s) => s.loop.max)),
     rss: stats.reduce((sum, s) => sum + s.rss, 0),
+    cpuUs: stats.reduce((sum, s) => sum + s.cpuUs, 0),
   };
 }
 
@@ -524,6 +543,7 @@ function printResults(results) {
         String(r.p99),
         String(r.lost),
         `${r.loop.p99}/${r.loop.max}`,
+        cpuPerFrame(r),
       ]),
     );
     for (const scenario of ['unicast', 'broadcast']) {
@@ -533,7 +553,7 @@ function printResults(results) {
       if (c && b) {
         console.log(
           `closed ${scenario}: carecast ${(c.perSecond / b.perSecond).toFixed(2)}x bare deliveries/s, ` +
-            `p99 ${c.p99} vs ${b.p99} ms`,
+            `p99 ${c.p99} vs ${b.p99} ms${cpuRatio(c, b)}`,
         );
       }
     }
@@ -568,6 +588,7 @@ function printResults(results) {
         String(r.p99),
         String(r.lost),
         `${r.loop.p99}/${r.loop.max}`,
+        cpuPerFrame(r),
         r.sustained === undefined
           ? '-'
           : r.sustained
@@ -577,7 +598,8 @@ function printResults(results) {
     );
     if (carecast.fixed && bare.fixed) {
       console.log(
-        `p99 at ${params.fixedRate} notifications/s: carecast ${carecast.fixed.p99} ms, bare ${bare.fixed.p99} ms`,
+        `p99 at ${params.fixedRate} notifications/s: carecast ${carecast.fixed.p99} ms, bare ${bare.fixed.p99} ms` +
+          cpuRatio(carecast.fixed, bare.fixed),
       );
     }
     for (const scenario of ['unicast', 'broadcast']) {
@@ -610,6 +632,7 @@ function printResults(results) {
       .sort(([, a], [, b]) => b.usec - a.usec)
       .slice(0, 6)
       .map(([cmd, s]) => `${cmd} ${s.calls} calls ${s.usecPerCall.toFixed(1)} µs/call`);
+    if (r.profiles?.[0]) console.log(`CPU profiles, ${r.system}: ${r.profiles.join(' ')}`);
     console.log(
       `redis, ${r.system}: ${top.join('; ')}; latency events: ${JSON.stringify(r.redis.latency)}`,
     );
@@ -618,6 +641,18 @@ function printResults(results) {
   for (const [system, label, r] of all) if (r.error) console.log(`${system} ${label}: ${r.error}`);
   if (rows.some(([, , r]) => r.delivered < r.expected || r.error || r.lost > 0))
     process.exitCode = 1;
+}
+
+/** Server + Redis CPU per delivered frame, carecast against bare, when both were measured. */
+function cpuRatio(c, b) {
+  if (c.serverUsPerFrame === null || b.serverUsPerFrame === null) return '';
+  const total = (r) => r.serverUsPerFrame + r.redisUsPerFrame;
+  return `; CPU per frame ${total(c).toFixed(1)} vs ${total(b).toFixed(1)} µs (${(total(b) / total(c)).toFixed(2)}x as efficient)`;
+}
+
+function cpuPerFrame(r) {
+  const server = r.serverUsPerFrame === null ? '-' : r.serverUsPerFrame.toFixed(1);
+  return `${server}+${r.redisUsPerFrame.toFixed(1)}`;
 }
 
 function table(header, lines) {

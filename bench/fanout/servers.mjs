@@ -42,8 +42,8 @@ export function nodeEnvironment({ nodeId, redisUrl, prefix, auditDir, transport 
   };
 }
 
-/** A carecast node as its own process (dist/main.js), with the probe and optionally a CPU profile. */
-export async function startProcessNode(env, { secrets, profileDir }) {
+/** A carecast node as its own process (dist/main.js), with the probe. */
+export async function startProcessNode(env, secrets) {
   const cwd = await mkdtemp(path.join(os.tmpdir(), 'carecast-fanout-node-'));
   await mkdir(path.join(cwd, 'data'), { recursive: true });
   await writeFile(path.join(cwd, 'data', 'dev-secrets.json'), JSON.stringify(secrets), {
@@ -59,7 +59,7 @@ export async function startProcessNode(env, { secrets, profileDir }) {
       PORT: String(publicPort),
       INTERNAL_PORT: String(internalPort),
     },
-    { cwd, profileDir, name: env.NODE_ID },
+    { cwd, name: env.NODE_ID },
   );
   const node = {
     ...child,
@@ -80,20 +80,14 @@ export async function startProcessNode(env, { secrets, profileDir }) {
 }
 
 /** The bare baseline as its own process. */
-export async function startBareProcess(redisUrl, transport, { profileDir }) {
-  const child = spawnServer([BARE, redisUrl, transport], {}, { profileDir, name: 'bare' });
+export async function startBareProcess(redisUrl, transport) {
+  const child = spawnServer([BARE, redisUrl, transport], {}, { name: 'bare' });
   const line = await child.firstLine;
   return { ...child, port: JSON.parse(line).port };
 }
 
-function spawnServer(args, env, { cwd, profileDir, name }) {
+function spawnServer(args, env, { cwd, name }) {
   const flags = ['--expose-gc', '--import', PROBE];
-  if (profileDir)
-    flags.push(
-      '--cpu-prof',
-      `--cpu-prof-dir=${profileDir}`,
-      `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`,
-    );
   const child = spawn(process.execPath, [...flags, ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? '', ...env },
@@ -118,7 +112,7 @@ function spawnServer(args, env, { cwd, profileDir, name }) {
     stderr: () => stderr,
     exited: () => child.exitCode !== null || child.signalCode !== null,
     /** Asks the probe: 'stats' (memory, event-loop delay since the last ask) or 'gc' then stats. */
-    probe: (what) =>
+    probe: (what, extra = {}) =>
       new Promise((resolve, reject) => {
         const onMessage = (message) => {
           if (message?.probe !== 'stats') return;
@@ -126,7 +120,7 @@ function spawnServer(args, env, { cwd, profileDir, name }) {
           resolve(message);
         };
         child.on('message', onMessage);
-        child.send({ probe: what }, (error) => error && reject(error));
+        child.send({ ...extra, probe: what }, (error) => error && reject(error));
       }),
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -210,6 +204,14 @@ export async function startRedis() {
           await r.config('RESETSTAT');
           await r.call('LATENCY', 'RESET');
           r.disconnect();
+        },
+        /** CPU seconds (user + system) redis-server has used so far. */
+        async cpuSeconds() {
+          const r = new Redis(url);
+          const info = await r.info('cpu');
+          r.disconnect();
+          const field = (name) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+          return field('used_cpu_user') + field('used_cpu_sys');
         },
         async stats() {
           const r = new Redis(url);
