@@ -23,23 +23,25 @@ import {
  * frames), the id's claim. ARGV: frame head, topic, a fresh epoch, history size, TTL ms,
  * claim window s, '1' for sharded pub/sub. Returns the seq, or false for a duplicate.
  * A missing meta starts a new epoch (the candidate the node passed in) and drops any history
- * left behind, so the history always holds the seqs `s - LLEN + 1 .. s` of epoch `e`.
+ * left behind, so the history always holds the seqs `s - LLEN + 1 .. s` of epoch `e`. A meta
+ * always holds both fields (both scripts write them together), so only a seq of 1 can mean a
+ * meta that HINCRBY just created: the common path is one HINCRBY, no HGET, and LTRIM runs only
+ * once the history is over its size.
  * The frame gets its seq as its last field: core completeFrame() builds the same text.
  */
 const APPEND_SCRIPT = `
 if not redis.call('SET', KEYS[3], '1', 'EX', ARGV[6], 'NX') then return false end
-local seq
-if redis.call('HGET', KEYS[1], 'e') then
-  seq = redis.call('HINCRBY', KEYS[1], 's', 1)
-else
+local seq = redis.call('HINCRBY', KEYS[1], 's', 1)
+if seq == 1 and not redis.call('HGET', KEYS[1], 'e') then
   redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'e', ARGV[3], 's', 1)
-  seq = 1
+  redis.call('HSET', KEYS[1], 'e', ARGV[3])
 end
 local frame = ARGV[1] .. ',"seq":' .. seq .. '}'
-if tonumber(ARGV[4]) > 0 then
-  redis.call('RPUSH', KEYS[2], frame)
-  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
+local size = tonumber(ARGV[4])
+if size > 0 then
+  if redis.call('RPUSH', KEYS[2], frame) > size then
+    redis.call('LTRIM', KEYS[2], -size, -1)
+  end
   redis.call('PEXPIRE', KEYS[2], ARGV[5])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
