@@ -219,6 +219,7 @@ async function runSystem(system) {
       ['unicast', params.unicastClients],
       ['broadcast', params.broadcastClients],
     ]) {
+      progress(`${system}: connecting ${count} ${group} clients`);
       const r = await worker.call('connect', { group, count });
       if (r.failed > 0 || r.connected === 0) {
         throw new Error(`${system}: ${r.failed} ${group} clients failed to connect: ${r.error}`);
@@ -242,6 +243,7 @@ async function runSystem(system) {
     // Per phase: the servers' worst event-loop delay, and the CPU time the servers and
     // redis-server spent per delivered frame (robust to a loaded machine, unlike rates).
     const measured = async (label, call) => {
+      progress(`${system}: ${label}`);
       await servers.loopStats();
       const redisCpu = await redis.cpuSeconds();
       const r = await call();
@@ -312,6 +314,11 @@ async function runSystem(system) {
         .catch((error) => console.error(`cleanup failed: ${error.message}`));
     }
   }
+}
+
+/** One line per phase on stderr, so a long run shows where it is. */
+function progress(message) {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
 
 function sustained(r) {

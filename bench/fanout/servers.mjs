@@ -95,6 +95,10 @@ function spawnServer(args, env, { cwd, name }) {
   });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk.toString()));
+  // Never leave a server behind, whatever ends this process.
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
+  child.once('exit', () => process.off('exit', reap));
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const firstLine = new Promise((resolve, reject) => {
     let out = '';
@@ -116,10 +120,23 @@ function spawnServer(args, env, { cwd, name }) {
       new Promise((resolve, reject) => {
         const onMessage = (message) => {
           if (message?.probe !== 'stats') return;
-          child.off('message', onMessage);
+          done();
           resolve(message);
         };
+        const onExit = (code, signal) => {
+          done();
+          reject(new Error(`${name} exited (${code ?? signal}): ${stderr.slice(-2000)}`));
+        };
+        const done = () => {
+          child.off('message', onMessage);
+          child.off('exit', onExit);
+        };
+        if (child.exitCode !== null || child.signalCode !== null) {
+          onExit(child.exitCode, child.signalCode);
+          return;
+        }
         child.on('message', onMessage);
+        child.once('exit', onExit);
         child.send({ ...extra, probe: what }, (error) => error && reject(error));
       }),
     stop: async () => {
@@ -182,6 +199,9 @@ export async function startRedis() {
       ],
       { stdio: 'ignore' },
     );
+    const reap = () => child.kill('SIGKILL');
+    process.once('exit', reap);
+    child.once('exit', () => process.off('exit', reap));
     let exited = false;
     const exit = new Promise((resolve) => {
       child.once('exit', () => resolve((exited = true)));

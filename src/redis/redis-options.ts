@@ -14,15 +14,12 @@ export function reconnectDelay(attempt: number): number {
 }
 
 /**
- * Commands issued in one turn of the event loop (a publish batch's scripts, the throttler's
- * count beside them) leave in one write and one pipeline, instead of one socket write each:
- * per notification, the write was the publish path's largest cost after the frame itself.
- * Nagle is already off (ioredis `noDelay` defaults to true), so this batches, it never delays
- * a command past the end of its turn.
+ * No auto-pipelining: with it, some commands of a connect burst never settled (measured with
+ * bench:fanout, 500 clients); the publish path pipelines its batch explicitly instead
+ * (RedisChannelLog). Nagle is already off: ioredis `noDelay` defaults to true.
  */
 export const commandConnectionOptions: RedisOptions = {
   lazyConnect: true,
-  enableAutoPipelining: true,
   enableOfflineQueue: false,
   maxRetriesPerRequest: 0,
   commandTimeout: COMMAND_TIMEOUT_MS,
@@ -49,7 +46,6 @@ export function clusterOptions(redisOptions: RedisOptions, offlineQueue: boolean
   return {
     lazyConnect: true,
     enableOfflineQueue: offlineQueue,
-    enableAutoPipelining: redisOptions.enableAutoPipelining ?? false,
     enableReadyCheck: true,
     clusterRetryStrategy: reconnectDelay,
     slotsRefreshTimeout: CONNECT_TIMEOUT_MS,

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import type { Config } from '../../config/config.types.js';
 import type { ChannelName } from '../../core/channel.js';
 import { formatEpoch, type Position } from '../../core/position.js';
@@ -102,8 +103,8 @@ const readPosition = scriptedCommand<ReadArgs, [string, number, string[]]>(
 );
 
 /**
- * The channel log shared by every node, one script per notification (pipelined per batch, so
- * a batch is one round trip) and one per read. Every key and the topic of a channel share its
+ * The channel log shared by every node, one script per notification (one pipeline per batch
+ * on a standalone Redis, so a batch is one write and one round trip) and one per read. Every key and the topic of a channel share its
  * hash slot (channel-keys.ts), so the scripts run unchanged on Redis Cluster, where the
  * publish is a sharded SPUBLISH. Any Redis failure rejects with StoreUnavailableError.
  */
@@ -124,27 +125,38 @@ export class RedisChannelLog extends ChannelLog {
 
   async append(entries: readonly LogEntry[], nowMs: number): Promise<Appended[]> {
     const epoch = newEpoch(nowMs);
-    // All at once: one connection, so Redis runs the scripts in body order, at one round trip.
-    const settled = await Promise.allSettled(
-      entries.map((e) =>
-        this.redis.run((client) =>
-          appendOne(
-            client,
-            channelMetaKey(this.redis, e.channel),
-            channelHistoryKey(this.redis, e.channel),
-            channelIdKey(this.redis, e.channel, e.id),
-            e.head,
-            channelTopic(this.redis, e.channel),
-            epoch,
-            this.size,
-            this.ttlMs,
-            IDEMPOTENCY_WINDOW_SECONDS,
-            this.sharded,
-          ),
-        ),
-      ),
-    );
-    return settled.map(appendedOf);
+    const argsOf = (e: LogEntry): AppendArgs => [
+      channelMetaKey(this.redis, e.channel),
+      channelHistoryKey(this.redis, e.channel),
+      channelIdKey(this.redis, e.channel, e.id),
+      e.head,
+      channelTopic(this.redis, e.channel),
+      epoch,
+      this.size,
+      this.ttlMs,
+      IDEMPOTENCY_WINDOW_SECONDS,
+      this.sharded,
+    ];
+    if (this.sharded === '1') {
+      // On a cluster the channels' slots differ: one command each, all written in this tick.
+      const settled = await Promise.allSettled(
+        entries.map((e) => this.redis.run((client) => appendOne(client, ...argsOf(e)))),
+      );
+      return settled.map(appendedOf);
+    }
+    // One pipeline: one write and one round trip, and Redis runs the scripts in body order.
+    const replies = await this.redis
+      .run((client) => {
+        const pipeline = appendOne.pipeline(client as Redis);
+        for (const e of entries) appendOne.queue(pipeline, ...argsOf(e));
+        return pipeline.exec();
+      })
+      .catch(() => null);
+    return entries.map((_, i) => {
+      const reply = replies?.[i];
+      if (reply === undefined || reply[0] !== null) return { outcome: 'unavailable' };
+      return appendedOf({ status: 'fulfilled', value: reply[1] as number | null });
+    });
   }
 
   async read(channel: ChannelName, since: Position | null, nowMs: number): Promise<HistoryRead> {
