@@ -19,7 +19,7 @@
 //                                 INFO commandstats / LATENCY LATEST over the same phases
 //     --unicast-clients 500  --broadcast-clients 2000  --unicast-notifications 10000
 //     --broadcast-notifications 50  --window 8  --transport tls|plain
-//     --open-rates 5000,10000,20000,40000,80000,160000   unicast steps, notifications/s
+//     --open-rates 5000,10000,20000,30000,40000,60000,80000,120000   unicast steps, notifications/s
 //     --open-broadcast-rates 25,50,100,200               broadcast steps, notifications/s
 //     --open-seconds 2  --fixed-rate 5000
 //
@@ -133,7 +133,7 @@ function parseParams() {
       processes: { type: 'string' },
       memory: { type: 'string' },
       profile: { type: 'string' },
-      'open-rates': { type: 'string', default: '5000,10000,20000,40000,80000,160000' },
+      'open-rates': { type: 'string', default: '5000,10000,20000,30000,40000,60000,80000,120000' },
       'open-broadcast-rates': { type: 'string', default: '25,50,100,200' },
       'open-seconds': { type: 'string', default: '2' },
       'fixed-rate': { type: 'string', default: '5000' },
@@ -251,6 +251,8 @@ async function runSystem(system) {
       r.redisUsPerFrame =
         (((await redis.cpuSeconds()) - redisCpu) * 1e6) / Math.max(1, r.delivered);
       r.serverUsPerFrame = r.loop.cpuUs === null ? null : r.loop.cpuUs / Math.max(1, r.delivered);
+      r.syscallsPerFrame =
+        r.loop.syscalls === null ? null : r.loop.syscalls / Math.max(1, r.delivered);
       return [label, r];
     };
     if (params.loop !== 'open') {
@@ -431,7 +433,12 @@ function inProcessServers(label, ports) {
     ...ports,
     loopStats: async () => {
       // In this process the clients' worker thread would count too: no CPU figure.
-      const stats = { p99: ms(loop.percentile(99)), max: ms(loop.max), cpuUs: null };
+      const stats = {
+        p99: ms(loop.percentile(99)),
+        max: ms(loop.max),
+        cpuUs: null,
+        syscalls: null,
+      };
       loop.reset();
       return stats;
     },
@@ -447,6 +454,7 @@ function worstOf(stats) {
     max: Math.max(...stats.map((s) => s.loop.max)),
     rss: stats.reduce((sum, s) => sum + s.rss, 0),
     cpuUs: stats.reduce((sum, s) => sum + s.cpuUs, 0),
+    syscalls: stats.reduce((sum, s) => sum + s.syscalls, 0),
   };
 }
 
@@ -616,11 +624,13 @@ function printResults(results) {
       };
       const c = best(carecast);
       const b = best(bare);
-      const rate = (r) =>
-        r ? `${r.perSecond.toFixed(0)} deliveries/s (offered ${r.rate}/s)` : 'none';
+      const rate = (r) => (r ? `${r.rate}/s` : 'none');
+      const last = (result) => result.open.filter(([s]) => s === scenario).at(-1)?.[2];
+      const capped = (result) => (last(result)?.sustained ? ' (the highest step offered)' : '');
       console.log(
-        `open ${scenario}, highest sustained step: carecast ${rate(c)}, bare ${rate(b)}` +
-          (c && b ? `: ${(c.perSecond / b.perSecond).toFixed(2)}x` : ''),
+        `open ${scenario}, highest sustained offered rate: carecast ${rate(c)}${capped(carecast)}, ` +
+          `bare ${rate(b)}${capped(bare)}` +
+          (c && b ? `: ${(c.rate / b.rate).toFixed(2)}x` : ''),
       );
     }
   }
@@ -654,12 +664,17 @@ function printResults(results) {
 function cpuRatio(c, b) {
   if (c.serverUsPerFrame === null || b.serverUsPerFrame === null) return '';
   const total = (r) => r.serverUsPerFrame + r.redisUsPerFrame;
-  return `; CPU per frame ${total(c).toFixed(1)} vs ${total(b).toFixed(1)} µs (${(total(b) / total(c)).toFixed(2)}x as efficient)`;
+  const calls = (r) => r.syscallsPerFrame.toFixed(2);
+  return (
+    `; CPU per frame ${total(c).toFixed(1)} vs ${total(b).toFixed(1)} µs (${(total(b) / total(c)).toFixed(2)}x as efficient)` +
+    `; server syscalls per frame ${calls(c)} vs ${calls(b)}`
+  );
 }
 
 function cpuPerFrame(r) {
   const server = r.serverUsPerFrame === null ? '-' : r.serverUsPerFrame.toFixed(1);
-  return `${server}+${r.redisUsPerFrame.toFixed(1)}`;
+  const calls = r.syscallsPerFrame === null ? '-' : r.syscallsPerFrame.toFixed(2);
+  return `${server}+${r.redisUsPerFrame.toFixed(1)} / ${calls}`;
 }
 
 function table(header, lines) {
