@@ -301,6 +301,7 @@ async function runSystem(system) {
         }
       }
     }
+    result.shedding = servers.shedding?.() ?? [];
     if (profileDir) {
       result.redis = await redis.stats();
       const tag = system.split(' ')[0];
@@ -348,10 +349,24 @@ async function startCarecast(secrets, cleanups) {
       });
       nodes.push(node);
     }
-    return processServers(`${nodes.length} process${nodes.length > 1 ? 'es' : ''}`, nodes, {
-      publicPorts: nodes.map((n) => n.publicPort),
-      internalPorts: nodes.map((n) => n.internalPort),
-    });
+    const servers = processServers(
+      `${nodes.length} process${nodes.length > 1 ? 'es' : ''}`,
+      nodes,
+      {
+        publicPorts: nodes.map((n) => n.publicPort),
+        internalPorts: nodes.map((n) => n.internalPort),
+      },
+    );
+    // Which signal made a node shed publishes (PublishAdmissionGuard logs each episode).
+    servers.shedding = () =>
+      nodes.flatMap((n) =>
+        n
+          .stdout()
+          .split('\n')
+          .filter((line) => line.includes('shedding publish requests'))
+          .map((line) => JSON.parse(line).signal),
+      );
+    return servers;
   }
   // In-process: node A takes the clients, node B the publishes, one event loop (this one).
   const startNode = async (nodeId) => {
@@ -653,6 +668,13 @@ function printResults(results) {
     console.log(
       `redis, ${r.system}: ${top.join('; ')}; latency events: ${JSON.stringify(r.redis.latency)}`,
     );
+  }
+  for (const r of results) {
+    if (r.shedding?.length > 0) {
+      const counts = {};
+      for (const signal of r.shedding) counts[signal] = (counts[signal] ?? 0) + 1;
+      console.log(`${r.system} shed publishes, episodes by signal: ${JSON.stringify(counts)}`);
+    }
   }
   const all = [...rows, ...open];
   for (const [system, label, r] of all) if (r.error) console.log(`${system} ${label}: ${r.error}`);

@@ -100,8 +100,8 @@ function spawnServer(args, env, { cwd, name }) {
   process.once('exit', reap);
   child.once('exit', () => process.off('exit', reap));
   const exited = new Promise((resolve) => child.once('exit', resolve));
+  let out = '';
   const firstLine = new Promise((resolve, reject) => {
-    let out = '';
     child.stdout.on('data', (chunk) => {
       out += chunk.toString();
       const at = out.indexOf('\n');
@@ -114,6 +114,8 @@ function spawnServer(args, env, { cwd, name }) {
     pid: child.pid,
     firstLine,
     stderr: () => stderr,
+    /** What the process wrote on stdout (a carecast node: its JSON log lines at LOG_LEVEL). */
+    stdout: () => out,
     exited: () => child.exitCode !== null || child.signalCode !== null,
     /** Asks the probe: 'stats' (memory, event-loop delay since the last ask) or 'gc' then stats. */
     probe: (what, extra = {}) =>

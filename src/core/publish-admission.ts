@@ -13,7 +13,7 @@ export interface PublishLoad {
   readonly inFlight: number;
   /** Audit records queued and not yet written. */
   readonly auditBacklog: number;
-  /** The worst publish-to-socket lag of the notifications this node delivered just now. */
+  /** The standing publish-to-socket lag of this node's deliveries (see DeliveryLag). */
   readonly deliveryLagMs: number;
 }
 

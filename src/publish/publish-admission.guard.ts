@@ -23,8 +23,8 @@ import { ApiError } from '../http/api-error.js';
 import { Publisher } from './publisher.service.js';
 import { publisherOf } from './publisher-signature.guard.js';
 
-/** Past this publish-to-socket lag the node is behind: new publishes would only queue. */
-const MAX_DELIVERY_LAG_MS = 500;
+/** A standing delivery queue this long means the node is behind: new publishes would only queue. */
+const MAX_DELIVERY_LAG_MS = 200;
 
 /**
  * Load shedding on `POST /internal/v1/notifications` (core/publish-admission.ts): after the
@@ -66,7 +66,7 @@ export class PublishAdmissionGuard implements CanActivate {
     const load = {
       inFlight: this.inFlight,
       auditBacklog: this.audit.backlog,
-      deliveryLagMs: this.lag.worstMs(Date.now()),
+      deliveryLagMs: this.lag.standingMs(Date.now()),
     };
     const admission = admitPublish(notifications, load, this.limits);
     switch (admission.kind) {
