@@ -1,80 +1,127 @@
-// Fan-out throughput and latency of carecast across two nodes sharing one Redis, beside a bare
-// `ws` + `ioredis` fan-out doing the same work, on one machine over loopback only.
+// Fan-out throughput, latency, loss and memory of carecast beside a bare `ws` + `ioredis`
+// fan-out doing the same work, on one machine over loopback only, in one run: only the ratio
+// between the two means anything on a shared machine.
 //
-//   npm run build && node bench/fanout.mjs [--unicast-clients 500] [--broadcast-clients 2000]
-//       [--unicast-notifications 10000] [--broadcast-notifications 50] [--window 8]
-//       [--transport tls|plain]
+//   npm run build && node bench/fanout.mjs [options]
+//     --loop closed|open|both     closed (default): `--window` requests in flight, each sent
+//                                 when one returns; open: a fixed offered rate, stepping up
+//                                 until delivery falls behind (see OPEN LOOP below)
+//     --processes <n>|cores       each server its own process, n of them (`cores`: one per
+//                                 CPU); clients and publishes spread round-robin over them.
+//                                 Without it: carecast nodes A (clients) and B (publishes) in
+//                                 this process's main thread, the baseline likewise.
+//     --memory <n>                only: resident memory per idle wss connection, n clients
+//                                 on one server process per system (RSS delta after a full GC,
+//                                 read inside the server process)
+//     --profile <dir>             with --processes: a CPU profile of every server process
+//                                 over the measured phases (after warm-up) into <dir>
+//                                 (summarise with bench/fanout/profile-summary.mjs), and Redis
+//                                 INFO commandstats / LATENCY LATEST over the same phases
+//     --unicast-clients 500  --broadcast-clients 2000  --unicast-notifications 10000
+//     --broadcast-notifications 50  --window 8  --transport tls|plain
+//     --open-rates 5000,10000,20000,30000,40000,60000,80000,120000   unicast steps, notifications/s
+//     --open-broadcast-rates 25,50,100,200               broadcast steps, notifications/s
+//     --open-seconds 2  --fixed-rate 5000
 //
 // Set-up: a private `redis-server` on a free loopback port (never 6379), no persistence,
-// killed at the end. Clients connect to node A; notifications are published through node B's
-// internal API, signed with `Carecast-Signature` exactly as docs/publishing.md describes, so
-// every notification crosses Redis from B to A.
+// killed at the end. Notifications are published through carecast's internal API, signed
+// with `Carecast-Signature` exactly as docs/publishing.md describes; every notification
+// crosses Redis (the channel log's script publishes it, the nodes following the channel
+// receive it), whichever node took the request.
 //
 // Scenarios, the same for both systems:
 // - unicast: N patients, each connected and subscribed to its own `patient:<id>` channel;
-//   notifications in batches of 100 (one request each, `--window` requests in flight), each
-//   batch addressing 100 different patients;
-// - broadcast: one channel with thousands of subscribers. A doctor may subscribe only to
-//   their own `doctor:` channel and MAX_CONNECTIONS_PER_USER is at most 1000, so the
-//   subscribers are distinct doctors whose tokens carry the SMART launch context
-//   `patient: pt-bcast0001`, all subscribed to `patient:pt-bcast0001`; batches of 10;
-// - single: one notification at a time to one patient, the next sent once it arrived
-//   (latency without load).
-// deliveries/s = notification frames received by clients / (last receipt - first send).
-// Latency = receipt time (Date.now() in the client) - the frame's `ts` (set by the node that
-// accepted the publish, in ms), so it has millisecond resolution.
+//   requests of 100 notifications, each addressing 100 different patients;
+// - broadcast: one channel with thousands of subscribers: distinct doctors whose tokens carry
+//   the SMART launch context `patient: pt-bcast0001`, all subscribed to that channel;
+//   requests of 10 notifications;
+// - single: one notification at a time to one patient, the next sent once it arrived.
+// deliveries/s = notification frames received / (last receipt - first send). Latency =
+// receipt time (Date.now() in the client) - the frame's `ts` (set when the publish was
+// accepted), so it has millisecond resolution. `lost` = notifications accepted (202, or a
+// PUBLISH reply for the baseline) that had not reached every live subscriber when the phase
+// ended (closed loop: its time budget; open loop: 2 s after the last send).
 //
-// Baseline: an HTTP(S) server with a `ws` WebSocketServer and one ioredis subscriber on ONE
-// Redis channel. Clients connect (no ticket), send the same `subscribe` frame and get an
-// ack; the publisher PUBLISHes the same notification frames (same size, `ts` at send) to
-// that channel in pipelined batches, and the server sends each one, encoded once, to the
-// sockets of the frame's channel. No signature, idempotency, authorization or audit.
+// OPEN LOOP: each step offers a fixed rate for --open-seconds, whatever the answers, with at
+// most 256 requests in flight; a step is *sustained* when the publisher could offer >= 95% of
+// the rate, deliveries/s reached >= 90% of it, nothing was refused or lost, and delivery p99
+// <= 250 ms. Steps stop after the
+// first that is not sustained. The fixed-rate row (--fixed-rate, 3 s) is the p99 at a
+// moderate load.
 //
-// Threads: the servers (carecast nodes A and B, or the baseline server) run in the main
-// thread; the clients and the publisher run in one worker thread, so the servers do not
-// share their event loop with the clients. With `--transport plain` both systems speak
-// plain HTTP/WebSocket (carecast as if behind a TLS-terminating proxy on 127.0.0.1).
-// Every phase has a time budget and a watchdog ends the run after 88 s.
-import { Buffer } from 'node:buffer';
-import { spawn } from 'node:child_process';
+// Baseline (bench/fanout/bare-server.mjs): ws server, one ioredis subscriber on ONE Redis
+// channel, channel -> sockets map; the publisher PUBLISHes the same frames (same size, `ts` at
+// send) in pipelined batches. No signature, idempotency, authorization, history or audit.
+//
+// Threads: clients and the publisher run in one worker thread (bench/fanout/clients.mjs), so
+// they never share an event loop with a server. Every spawned server preloads
+// bench/fanout/probe.mjs, which reports its event-loop delay (monitorEventLoopDelay) and
+// memory. A watchdog ends the run if it overruns its budget.
+import { randomBytes } from 'node:crypto';
 import console from 'node:console';
-import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
-import { createConnection, createServer as createNetServer } from 'node:net';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import process from 'node:process';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { setTimeout as delay } from 'node:timers/promises';
 import { URL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { Redis } from 'ioredis';
-import { SignJWT } from 'jose';
-import WebSocket, { WebSocketServer } from 'ws';
+import { Worker } from 'node:worker_threads';
+import { startBaseline } from './fanout/bare-server.mjs';
+import { HOST } from './fanout/constants.mjs';
+import {
+  nodeEnvironment,
+  startBareProcess,
+  startProcessNode,
+  startRedis,
+  waitReady,
+} from './fanout/servers.mjs';
 
-const HOST = '127.0.0.1';
-const ORIGIN = 'https://bench.carecast.test';
-const BROADCAST_PATIENT = 'pt-bcast0001';
-const BASELINE_CHANNEL = 'bench-baseline:notifications';
-const WATCHDOG_MS = 88_000;
-const CONNECT_BUDGET_MS = 30_000;
-const PHASE_BUDGET_MS = 12_000;
-const SINGLE_COUNT = 200;
-const CONNECT_CONCURRENCY = 32;
 const UNICAST_BATCH = 100;
 const BROADCAST_BATCH = 10;
+const SINGLE_COUNT = 200;
+const FIXED_RATE_SECONDS = 3;
+const SUSTAINED_P99_MS = 250;
 
-if (isMainThread) await main();
-else await clientWorker();
+const params = parseParams();
+const { createApp } = await import('../dist/app.js');
+const { DEV_PUBLISHER_KEY_ID, DEV_TOKEN_AUDIENCE, DEV_TOKEN_ISSUER } =
+  await import('../dist/config/config.types.js');
+const { describeProblems, parseConfig } = await import('../dist/config/parse-config.js');
+const { Bus } = await import('../dist/fanout/bus.js');
+const { publicTlsOptions } = await import('../dist/tls/public-tls-options.js');
+
+const redis = await startRedis();
+const spawned = new Set();
+const watchdog = setTimeout(() => {
+  console.error(`benchmark exceeded ${params.budgetSeconds} s; stopping`);
+  for (const child of spawned) child.kill();
+  redis.kill();
+  process.exit(1);
+}, params.budgetSeconds * 1000);
+watchdog.unref();
+process.once('SIGINT', () => {
+  for (const child of spawned) child.kill();
+  redis.kill();
+  process.exit(130);
+});
+
+try {
+  const results = [];
+  for (const system of ['carecast', 'bare ws + ioredis']) {
+    results.push(await runSystem(system));
+  }
+  printResults(results);
+} finally {
+  await redis.stop();
+  clearTimeout(watchdog);
+}
 
 // ---------------------------------------------------------------------------------------
-// Main thread: Redis, the servers, orchestration, the table.
 
-async function main() {
+function parseParams() {
   const { values } = parseArgs({
     options: {
       'unicast-clients': { type: 'string', default: '500' },
@@ -83,9 +130,17 @@ async function main() {
       'broadcast-notifications': { type: 'string', default: '50' },
       window: { type: 'string', default: '8' },
       transport: { type: 'string', default: 'tls' },
+      loop: { type: 'string', default: 'closed' },
+      processes: { type: 'string' },
+      memory: { type: 'string' },
+      profile: { type: 'string' },
+      'open-rates': { type: 'string', default: '5000,10000,20000,30000,40000,60000,80000,120000' },
+      'open-broadcast-rates': { type: 'string', default: '25,50,100,200' },
+      'open-seconds': { type: 'string', default: '2' },
+      'fixed-rate': { type: 'string', default: '5000' },
     },
   });
-  const params = {
+  const p = {
     unicastClients: positiveInt(values['unicast-clients'], '--unicast-clients'),
     broadcastClients: positiveInt(values['broadcast-clients'], '--broadcast-clients'),
     unicastNotifications: positiveInt(values['unicast-notifications'], '--unicast-notifications'),
@@ -95,177 +150,358 @@ async function main() {
     ),
     window: positiveInt(values.window, '--window'),
     transport: values.transport,
+    loop: values.loop,
+    processes:
+      values.processes === undefined
+        ? null
+        : values.processes === 'cores'
+          ? os.cpus().length
+          : positiveInt(values.processes, '--processes'),
+    memory: values.memory === undefined ? null : positiveInt(values.memory, '--memory'),
+    profile: values.profile ?? null,
+    openRates: values['open-rates'].split(',').map((r) => positiveInt(r, '--open-rates')),
+    openBroadcastRates: values['open-broadcast-rates']
+      .split(',')
+      .map((r) => positiveInt(r, '--open-broadcast-rates')),
+    openSeconds: positiveInt(values['open-seconds'], '--open-seconds'),
+    fixedRate: positiveInt(values['fixed-rate'], '--fixed-rate'),
   };
-  if (!['tls', 'plain'].includes(params.transport)) fail('--transport must be tls or plain');
-  if (params.unicastClients < UNICAST_BATCH) {
-    fail(`--unicast-clients must be at least ${UNICAST_BATCH}`);
-  }
+  if (!['tls', 'plain'].includes(p.transport)) fail('--transport must be tls or plain');
+  if (!['closed', 'open', 'both'].includes(p.loop)) fail('--loop must be closed, open or both');
+  if (p.unicastClients < UNICAST_BATCH) fail(`--unicast-clients must be at least ${UNICAST_BATCH}`);
+  if (p.memory !== null) p.processes = 1;
+  if (p.profile !== null && p.processes === null) fail('--profile needs --processes');
+  // Connecting ~60 s at worst, each phase 12 s at worst, each open step seconds + 2 s grace.
+  const openSteps = p.openRates.length + p.openBroadcastRates.length;
+  const perSystem =
+    p.memory !== null
+      ? 60
+      : 60 +
+        (p.loop !== 'open' ? 3 * 12 + 10 : 0) +
+        (p.loop !== 'closed' ? FIXED_RATE_SECONDS + 4 + openSteps * (p.openSeconds + 3) : 0);
+  p.budgetSeconds = 2 * perSystem + 30;
+  return p;
+}
 
-  // Imported here so the worker thread never loads the app.
-  const { createApp } = await import('../dist/app.js');
-  const { DEV_PUBLISHER_KEY_ID, DEV_TOKEN_AUDIENCE, DEV_TOKEN_ISSUER } =
-    await import('../dist/config/config.types.js');
-  const { describeProblems, parseConfig } = await import('../dist/config/parse-config.js');
-  const { Bus } = await import('../dist/fanout/bus.js');
-  const { publicTlsOptions } = await import('../dist/tls/public-tls-options.js');
-
-  const redis = await startRedis();
+/** One system: its servers, a fresh client worker, the phases; everything stopped after. */
+async function runSystem(system) {
+  const carecast = system === 'carecast';
   const cleanups = [];
-  const watchdog = setTimeout(() => {
-    console.error(`benchmark exceeded ${WATCHDOG_MS / 1000} s; stopping`);
-    redis.kill();
-    process.exit(1);
-  }, WATCHDOG_MS);
-  watchdog.unref();
-  process.once('SIGINT', () => {
-    redis.kill();
-    process.exit(130);
-  });
-
-  const rows = [];
+  const secrets = {
+    ticketSecret: randomBytes(32).toString('hex'),
+    auditSigningKey: randomBytes(32).toString('hex'),
+    accessTokenSecret: randomBytes(32).toString('hex'),
+    publisherSecret: randomBytes(32).toString('hex'),
+  };
+  const profileDir = params.profile ? path.resolve(params.profile) : null;
+  if (profileDir) await mkdir(profileDir, { recursive: true });
   try {
-    // carecast: nodes A and B on the shared Redis.
-    const secrets = {
-      ticketSecret: randomBytes(32).toString('hex'),
-      auditSigningKey: randomBytes(32).toString('hex'),
-      accessTokenSecret: randomBytes(32).toString('hex'),
-      publisherSecret: randomBytes(32).toString('hex'),
-    };
-    const prefix = `carecast-bench-${randomBytes(4).toString('hex')}:`;
-    const startNode = async (nodeId) => {
-      const auditDir = await mkdtemp(path.join(os.tmpdir(), `carecast-fanout-${nodeId}-`));
-      cleanups.push(() => rm(auditDir, { recursive: true, force: true }));
-      const parsed = parseConfig(
-        {
-          NODE_ENV: 'development',
-          NODE_ID: nodeId,
-          HOST,
-          PORT: '0',
-          INTERNAL_HOST: HOST,
-          INTERNAL_PORT: '0',
-          LOG_LEVEL: 'error',
-          ALLOWED_ORIGINS: ORIGIN,
-          AUDIT_DIR: auditDir,
-          REDIS_URL: redis.url,
-          REDIS_KEY_PREFIX: prefix,
-          // Measure fan-out, not the limits: every client is a distinct user.
-          MAX_CONNECTIONS_PER_USER: '5',
-          RATE_TICKETS_PER_USER: '1000/60s',
-          RATE_PUBLISH_PER_KEY: '1000000/1s',
-          ...(params.transport === 'plain'
-            ? { TLS_TERMINATED_BY_PROXY: 'true', TRUSTED_PROXIES: HOST }
-            : {}),
-        },
-        { hostname: os.hostname(), pid: process.pid, devSecrets: secrets },
-      );
-      if (!parsed.ok) throw new Error(describeProblems(parsed.problems));
-      const app = await createApp(parsed.config, { logDestination: { write: () => undefined } });
-      cleanups.push(() => app.shutdown());
-      await waitReady(`http://${HOST}:${app.internalPort}/readyz`);
-      return app;
-    };
-    const nodeA = await startNode('bench-a');
-    const nodeB = await startNode('bench-b');
+    const servers = carecast ? await startCarecast(secrets, cleanups) : await startBare(cleanups);
     const scheme = params.transport === 'tls' ? 'https' : 'http';
-    const carecast = await runScenarios('carecast', params, {
-      mode: 'carecast',
+    const worker = startWorker({
+      mode: carecast ? 'carecast' : 'baseline',
       transport: params.transport,
-      publicUrl: `${scheme}://${HOST}:${nodeA.publicPort}`,
-      internalUrl: `http://${HOST}:${nodeB.internalPort}`,
+      publicUrls: servers.publicPorts.map((port) => `${scheme}://${HOST}:${port}`),
+      internalUrls: servers.internalPorts.map((port) => `http://${HOST}:${port}`),
+      redisUrl: redis.url,
       accessTokenSecret: secrets.accessTokenSecret,
       tokenIssuer: DEV_TOKEN_ISSUER,
       tokenAudience: DEV_TOKEN_AUDIENCE,
       publisherKid: DEV_PUBLISHER_KEY_ID,
       publisherSecret: secrets.publisherSecret,
-      // Every follow of node A is in effect in Redis before anything is published.
-      settle: () => nodeA.nest.get(Bus).flushed(),
     });
-    await runCleanups(cleanups);
-
-    // Baseline: ws + ioredis on one Redis channel, same clients, same frames.
-    const tls =
-      params.transport === 'tls'
-        ? await publicTlsOptions({ kind: 'self-signed' }, { warn: () => undefined })
-        : null;
-    const baseline = await startBaseline(tls, redis.url);
-    cleanups.push(() => baseline.stop());
-    const bare = await runScenarios('bare ws + ioredis', params, {
-      mode: 'baseline',
-      transport: params.transport,
-      publicUrl: `${params.transport === 'tls' ? 'https' : 'http'}://${HOST}:${baseline.port}`,
-      redisUrl: redis.url,
-      settle: () => baseline.settled(),
-    });
-    rows.push(...bare.rows, ...carecast.rows);
-    printTable(params, rows);
-    for (const [system, { connect }] of [
-      ['bare ws + ioredis', bare],
-      ['carecast', carecast],
-    ]) {
-      console.log(
-        `${system}: connected and subscribed ${connect.unicast.connected + connect.broadcast.connected} clients ` +
-          `at ${connect.unicast.perSecond.toFixed(0)}/s (unicast) and ${connect.broadcast.perSecond.toFixed(0)}/s (broadcast)`,
-      );
+    cleanups.push(() => worker.close());
+    const result = { system, servers: servers.label, rows: [], open: [], connect: {} };
+    if (params.memory !== null) {
+      result.memory = await measureMemory(worker, servers);
+      return result;
     }
-  } finally {
-    await runCleanups(cleanups);
-    await redis.stop();
-    clearTimeout(watchdog);
-  }
-}
-
-/** One system: a fresh client worker connects everyone, then the three publish phases. */
-async function runScenarios(system, params, target) {
-  const { settle, ...init } = target;
-  const worker = startWorker({ ...init, window: params.window });
-  try {
-    const unicast = await worker.call('connect', {
-      group: 'unicast',
-      count: params.unicastClients,
-    });
-    const broadcast = await worker.call('connect', {
-      group: 'broadcast',
-      count: params.broadcastClients,
-    });
-    for (const [group, r] of [
-      ['unicast', unicast],
-      ['broadcast', broadcast],
+    for (const [group, count] of [
+      ['unicast', params.unicastClients],
+      ['broadcast', params.broadcastClients],
     ]) {
+      progress(`${system}: connecting ${count} ${group} clients`);
+      const r = await worker.call('connect', { group, count });
       if (r.failed > 0 || r.connected === 0) {
         throw new Error(`${system}: ${r.failed} ${group} clients failed to connect: ${r.error}`);
       }
+      result.connect[group] = r;
     }
-    await settle();
+    await servers.settle();
     // Warm-up (JIT, keep-alive sockets, Redis scripts), not reported.
-    await worker.call('unicast', { notifications: 1000, batch: UNICAST_BATCH });
-    await worker.call('broadcast', { notifications: 5, batch: BROADCAST_BATCH });
-    const rows = [
-      [
-        system,
-        `unicast, ${params.unicastClients} channels, batches of ${UNICAST_BATCH}`,
-        await worker.call('unicast', {
-          notifications: params.unicastNotifications,
-          batch: UNICAST_BATCH,
-        }),
-      ],
-      [
-        system,
-        `broadcast, 1 channel x ${params.broadcastClients}, batches of ${BROADCAST_BATCH}`,
-        await worker.call('broadcast', {
-          notifications: params.broadcastNotifications,
-          batch: BROADCAST_BATCH,
-        }),
-      ],
-      [system, 'single, one at a time', await worker.call('single', { count: SINGLE_COUNT })],
-    ];
-    return { rows, connect: { unicast, broadcast } };
+    const warm = { batch: UNICAST_BATCH, window: params.window };
+    await worker.call('closed', { scenario: 'unicast', notifications: 1000, ...warm });
+    await worker.call('closed', {
+      scenario: 'broadcast',
+      notifications: 5,
+      batch: BROADCAST_BATCH,
+      window: params.window,
+    });
+    if (profileDir) {
+      await redis.resetStats();
+      await servers.profile('profile-start');
+    }
+    // Per phase: the servers' worst event-loop delay, and the CPU time the servers and
+    // redis-server spent per delivered frame (robust to a loaded machine, unlike rates).
+    const measured = async (label, call) => {
+      progress(`${system}: ${label}`);
+      await servers.loopStats();
+      const redisCpu = await redis.cpuSeconds();
+      const r = await call();
+      r.loop = await servers.loopStats();
+      r.redisUsPerFrame =
+        (((await redis.cpuSeconds()) - redisCpu) * 1e6) / Math.max(1, r.delivered);
+      r.serverUsPerFrame = r.loop.cpuUs === null ? null : r.loop.cpuUs / Math.max(1, r.delivered);
+      r.syscallsPerFrame =
+        r.loop.syscalls === null ? null : r.loop.syscalls / Math.max(1, r.delivered);
+      return [label, r];
+    };
+    if (params.loop !== 'open') {
+      result.rows.push(
+        await measured(
+          `unicast, ${params.unicastClients} channels, batches of ${UNICAST_BATCH}`,
+          () =>
+            worker.call('closed', {
+              scenario: 'unicast',
+              notifications: params.unicastNotifications,
+              ...warm,
+            }),
+        ),
+        await measured(
+          `broadcast, 1 channel x ${params.broadcastClients}, batches of ${BROADCAST_BATCH}`,
+          () =>
+            worker.call('closed', {
+              scenario: 'broadcast',
+              notifications: params.broadcastNotifications,
+              batch: BROADCAST_BATCH,
+              window: params.window,
+            }),
+        ),
+        await measured('single, one at a time', () =>
+          worker.call('single', { count: SINGLE_COUNT }),
+        ),
+      );
+    }
+    if (params.loop !== 'closed') {
+      const step = (scenario, rate, seconds, batch) =>
+        measured(`${scenario} @ ${rate}/s`, () =>
+          worker.call('open', { scenario, rate, seconds, batch }),
+        );
+      result.fixed = (
+        await step('unicast', params.fixedRate, FIXED_RATE_SECONDS, UNICAST_BATCH)
+      )[1];
+      for (const [scenario, rates, batch] of [
+        ['unicast', params.openRates, UNICAST_BATCH],
+        ['broadcast', params.openBroadcastRates, BROADCAST_BATCH],
+      ]) {
+        for (const rate of rates) {
+          const [label, r] = await step(scenario, rate, params.openSeconds, batch);
+          r.sustained = sustained(r);
+          result.open.push([scenario, label, r]);
+          if (!r.sustained) break;
+        }
+      }
+    }
+    result.shedding = servers.shedding?.() ?? [];
+    if (profileDir) {
+      result.redis = await redis.stats();
+      const tag = system.split(' ')[0];
+      result.profiles = await servers.profile('profile-stop', (i) =>
+        path.join(profileDir, `${tag}-${i + 1}.cpuprofile`),
+      );
+    }
+    return result;
   } finally {
-    await worker.close();
+    while (cleanups.length > 0) {
+      await cleanups
+        .pop()()
+        .catch((error) => console.error(`cleanup failed: ${error.message}`));
+    }
   }
 }
 
+/** One line per phase on stderr, so a long run shows where it is. */
+function progress(message) {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+function sustained(r) {
+  return (
+    !r.error &&
+    r.offeredPerSecond >= 0.95 * r.rate &&
+    // `ts` is set when a publish is accepted, so latency misses requests queued before that:
+    // the delivered rate shows them.
+    r.perSecond >= 0.9 * r.rate &&
+    r.refused === 0 &&
+    r.lost === 0 &&
+    r.p99 <= SUSTAINED_P99_MS
+  );
+}
+
+async function startCarecast(secrets, cleanups) {
+  const prefix = `carecast-bench-${randomBytes(4).toString('hex')}:`;
+  const environment = (nodeId, auditDir) =>
+    nodeEnvironment({ nodeId, redisUrl: redis.url, prefix, auditDir, transport: params.transport });
+  if (params.processes !== null) {
+    const nodes = [];
+    for (let i = 0; i < params.processes; i += 1) {
+      const node = await startProcessNode(environment(`bench-${i + 1}`, ''), secrets);
+      spawned.add(node);
+      cleanups.push(async () => {
+        await node.stop();
+        spawned.delete(node);
+      });
+      nodes.push(node);
+    }
+    const servers = processServers(
+      `${nodes.length} process${nodes.length > 1 ? 'es' : ''}`,
+      nodes,
+      {
+        publicPorts: nodes.map((n) => n.publicPort),
+        internalPorts: nodes.map((n) => n.internalPort),
+      },
+    );
+    // Which signal made a node shed publishes (PublishAdmissionGuard logs each episode).
+    servers.shedding = () =>
+      nodes.flatMap((n) =>
+        n
+          .stdout()
+          .split('\n')
+          .filter((line) => line.includes('shedding publish requests'))
+          .map((line) => JSON.parse(line).signal),
+      );
+    return servers;
+  }
+  // In-process: node A takes the clients, node B the publishes, one event loop (this one).
+  const startNode = async (nodeId) => {
+    const auditDir = await mkdtemp(path.join(os.tmpdir(), `carecast-fanout-${nodeId}-`));
+    cleanups.push(() => rm(auditDir, { recursive: true, force: true }));
+    const parsed = parseConfig(
+      { ...environment(nodeId, auditDir), PORT: '0', INTERNAL_PORT: '0', LOG_LEVEL: 'error' },
+      { hostname: os.hostname(), pid: process.pid, devSecrets: secrets },
+    );
+    if (!parsed.ok) throw new Error(describeProblems(parsed.problems));
+    const app = await createApp(parsed.config, { logDestination: { write: () => undefined } });
+    cleanups.push(() => app.shutdown());
+    await waitReady(`http://${HOST}:${app.internalPort}/readyz`);
+    return app;
+  };
+  const nodeA = await startNode('bench-a');
+  const nodeB = await startNode('bench-b');
+  return inProcessServers('nodes A + B in one process', {
+    publicPorts: [nodeA.publicPort],
+    internalPorts: [nodeB.internalPort],
+    // Every follow of node A is in effect in Redis before anything is published.
+    settle: () => nodeA.nest.get(Bus).flushed(),
+  });
+}
+
+async function startBare(cleanups) {
+  if (params.processes !== null) {
+    const servers = [];
+    for (let i = 0; i < params.processes; i += 1) {
+      const server = await startBareProcess(redis.url, params.transport);
+      spawned.add(server);
+      cleanups.push(async () => {
+        await server.stop();
+        spawned.delete(server);
+      });
+      servers.push(server);
+    }
+    return processServers(`${servers.length} process${servers.length > 1 ? 'es' : ''}`, servers, {
+      publicPorts: servers.map((s) => s.port),
+      internalPorts: [],
+    });
+  }
+  const tls =
+    params.transport === 'tls'
+      ? await publicTlsOptions({ kind: 'self-signed' }, { warn: () => undefined })
+      : null;
+  const baseline = await startBaseline(tls, redis.url);
+  cleanups.push(() => baseline.stop());
+  return inProcessServers('in this process', {
+    publicPorts: [baseline.port],
+    internalPorts: [],
+    settle: async () => undefined,
+  });
+}
+
+/** Servers in spawned processes: their probes report event-loop delay and memory. */
+function processServers(label, children, ports) {
+  return {
+    label,
+    ...ports,
+    // Every subscribe is acked once its follow is in effect (ChannelIndex.followed).
+    settle: async () => undefined,
+    loopStats: async () => worstOf(await Promise.all(children.map((c) => c.probe('stats')))),
+    memory: async () => sumOf(await Promise.all(children.map((c) => c.probe('gc')))),
+    profile: async (what, fileOf = () => undefined) => {
+      await Promise.all(children.map((c, i) => c.probe(what, { file: fileOf(i) })));
+      return children.map((_, i) => fileOf(i));
+    },
+  };
+}
+
+/** Servers in this main thread: one event-loop histogram here. */
+function inProcessServers(label, ports) {
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  const ms = (ns) => Math.round(ns / 1e4) / 100;
+  return {
+    label,
+    ...ports,
+    loopStats: async () => {
+      // In this process the clients' worker thread would count too: no CPU figure.
+      const stats = {
+        p99: ms(loop.percentile(99)),
+        max: ms(loop.max),
+        cpuUs: null,
+        syscalls: null,
+      };
+      loop.reset();
+      return stats;
+    },
+    memory: async () => {
+      throw new Error('--memory needs server processes');
+    },
+  };
+}
+
+function worstOf(stats) {
+  return {
+    p99: Math.max(...stats.map((s) => s.loop.p99)),
+    max: Math.max(...stats.map((s) => s.loop.max)),
+    rss: stats.reduce((sum, s) => sum + s.rss, 0),
+    cpuUs: stats.reduce((sum, s) => sum + s.cpuUs, 0),
+    syscalls: stats.reduce((sum, s) => sum + s.syscalls, 0),
+  };
+}
+
+function sumOf(stats) {
+  return {
+    rss: stats.reduce((sum, s) => sum + s.rss, 0),
+    heapUsed: stats.reduce((sum, s) => sum + s.heapUsed, 0),
+  };
+}
+
+/** RSS and heap after a full GC, before and after `--memory` idle clients connect and subscribe. */
+async function measureMemory(worker, servers) {
+  await delay(500);
+  const before = await servers.memory();
+  const r = await worker.call('connect', { group: 'unicast', count: params.memory });
+  if (r.failed > 0) throw new Error(`${r.failed} clients failed to connect: ${r.error}`);
+  await delay(1000);
+  const after = await servers.memory();
+  return {
+    connections: r.connected,
+    perSecond: r.perSecond,
+    rssPerConnection: (after.rss - before.rss) / r.connected,
+    heapPerConnection: (after.heapUsed - before.heapUsed) / r.connected,
+  };
+}
+
 function startWorker(init) {
-  const worker = new Worker(new URL(import.meta.url), { workerData: init });
+  const worker = new Worker(new URL('./fanout/clients.mjs', import.meta.url), { workerData: init });
   const pending = new Map();
   let seq = 0;
   let dead = null;
@@ -296,214 +532,184 @@ function startWorker(init) {
   };
 }
 
-async function runCleanups(cleanups) {
-  while (cleanups.length > 0) {
-    const cleanup = cleanups.pop();
-    await cleanup().catch((error) => console.error(`cleanup failed: ${error.message}`));
-  }
-}
+// ---------------------------------------------------------------------------------------
+// Output.
 
-/** A private redis-server on a free loopback port, without persistence. */
-async function startRedis() {
-  for (let attempt = 0; attempt < 5; attempt += 1) {
-    const port = await freePort();
-    if (port === 6379) continue;
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'carecast-fanout-redis-'));
-    const child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        HOST,
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        dir,
-        '--logfile',
-        path.join(dir, 'redis.log'),
-      ],
-      { stdio: 'ignore' },
-    );
-    let exited = false;
-    const exit = new Promise((resolve) => {
-      child.once('exit', () => resolve((exited = true)));
-      child.once('error', (error) => {
-        exited = true;
-        resolve(error);
-      });
-    });
-    const deadline = performance.now() + 5000;
-    while (!exited && performance.now() < deadline && !(await pings(port))) await delay(50);
-    if (!exited && (await pings(port))) {
-      return {
-        url: `redis://${HOST}:${port}`,
-        kill: () => child.kill('SIGKILL'),
-        stop: async () => {
-          if (!exited) child.kill('SIGTERM');
-          await Promise.race([exit, delay(5000)]);
-          if (!exited) child.kill('SIGKILL');
-          await rm(dir, { recursive: true, force: true });
-        },
-      };
-    }
-    if (!exited) child.kill('SIGKILL');
-    const error = await exit;
-    await rm(dir, { recursive: true, force: true });
-    if (error instanceof Error) fail(`cannot start redis-server: ${error.message}`);
-  }
-  fail('redis-server did not start on a free port');
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function pings(port) {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: HOST, port });
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (chunk) => done(chunk.toString('latin1').startsWith('+PONG')));
-  });
-}
-
-async function waitReady(url) {
-  const deadline = performance.now() + 10_000;
-  for (;;) {
-    const res = await send(url, 'GET', {}, '', undefined, http).catch(() => null);
-    if (res?.status === 200) return;
-    if (performance.now() > deadline) throw new Error(`${url} not ready within 10 s`);
-    await delay(50);
-  }
-}
-
-/**
- * The bare fan-out: ws server, one Redis subscriber on one channel, channel -> sockets map.
- * Each frame is encoded once and the same buffer is sent to every socket of its channel.
- */
-async function startBaseline(tls, redisUrl) {
-  const server = tls
-    ? https.createServer(tls, (_req, res) => res.writeHead(404).end())
-    : http.createServer((_req, res) => res.writeHead(404).end());
-  const wss = new WebSocketServer({
-    noServer: true,
-    perMessageDeflate: false,
-    maxPayload: 4096,
-    handleProtocols: (offered) => (offered.has('carecast.v1') ? 'carecast.v1' : false),
-  });
-  const byChannel = new Map();
-  server.on('upgrade', (req, socket, head) => {
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      const mine = new Set();
-      ws.on('error', () => ws.terminate());
-      ws.on('message', (data) => {
-        const frame = JSON.parse(String(data));
-        if (frame.type !== 'subscribe') return;
-        let sockets = byChannel.get(frame.channel);
-        if (!sockets) byChannel.set(frame.channel, (sockets = new Set()));
-        sockets.add(ws);
-        mine.add(frame.channel);
-        ws.send(JSON.stringify({ type: 'ack', id: frame.id }));
-      });
-      ws.on('close', () => {
-        for (const channel of mine) byChannel.get(channel)?.delete(ws);
-      });
-      ws.send(JSON.stringify({ type: 'welcome' }));
-    });
-  });
-  const subscriber = new Redis(redisUrl, { lazyConnect: true });
-  await subscriber.connect();
-  const subscribed = subscriber.subscribe(BASELINE_CHANNEL);
-  subscriber.on('message', (_channel, payload) => {
-    // Frames start {"type":"notification","channel":"<channel>",...
-    const start = payload.indexOf('"channel":"') + 11;
-    const sockets = byChannel.get(payload.slice(start, payload.indexOf('"', start)));
-    if (!sockets) return;
-    const buffer = Buffer.from(payload);
-    for (const ws of sockets) {
-      if (ws.readyState === ws.OPEN) ws.send(buffer, { binary: false });
-    }
-  });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, HOST, resolve);
-  });
-  return {
-    port: server.address().port,
-    settled: () => subscribed,
-    stop: async () => {
-      for (const client of wss.clients) client.terminate();
-      wss.close();
-      await new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      subscriber.disconnect();
-    },
-  };
-}
-
-function printTable(params, rows) {
-  const header = [
-    'system',
-    'scenario',
-    'notifications',
-    'deliveries',
-    'deliveries/s',
-    'p50 ms',
-    'p99 ms',
-  ];
-  const lines = rows.map(([system, scenario, r]) => [
-    system,
-    scenario,
-    String(r.notifications),
-    `${r.delivered}${r.delivered < r.expected ? ` of ${r.expected}` : ''}`,
-    r.single ? '-' : r.perSecond.toFixed(0),
-    String(r.p50),
-    String(r.p99),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const format = (cells) =>
-    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  const frameBytes = rows[0][2].frameBytes;
+function printResults(results) {
+  const [carecast, bare] = results;
   console.log(
-    `fan-out: clients on node A, publishes through node B, one Redis; ${params.transport === 'tls' ? 'wss (TLS)' : 'plain ws'}, loopback, ` +
-      `node ${process.version}, ${os.cpus().length} CPUs, frames of ${frameBytes} bytes, ` +
-      `${params.window} publish requests in flight`,
+    `fan-out: ${params.transport === 'tls' ? 'wss (TLS)' : 'plain ws'}, loopback, node ${process.version}, ` +
+      `${os.cpus().length} CPUs; carecast: ${carecast.servers}; bare: ${bare.servers}`,
   );
-  console.log(format(header));
-  console.log(format(widths.map((w) => '-'.repeat(w))));
-  for (const line of lines) console.log(format(line));
-  const find = (system, prefix) =>
-    rows.find(([s, scenario]) => s === system && scenario.startsWith(prefix))?.[2];
-  for (const scenario of ['unicast', 'broadcast']) {
-    const bare = find('bare ws + ioredis', scenario);
-    const carecast = find('carecast', scenario);
-    if (bare && carecast) {
+  if (params.memory !== null) {
+    const line = (r) =>
+      `${r.system}: ${r.memory.connections} idle wss connections, ` +
+      `${(r.memory.rssPerConnection / 1024).toFixed(1)} KB RSS and ${(r.memory.heapPerConnection / 1024).toFixed(1)} KB heap each, ` +
+      `connected at ${r.memory.perSecond.toFixed(0)}/s`;
+    console.log(line(carecast));
+    console.log(line(bare));
+    console.log(
+      `memory per idle connection: carecast ${(carecast.memory.rssPerConnection / bare.memory.rssPerConnection).toFixed(2)}x bare (RSS)`,
+    );
+    return;
+  }
+  const rows = results.flatMap((r) => r.rows.map(([label, row]) => [r.system, label, row]));
+  if (rows.length > 0) {
+    table(
+      [
+        'system',
+        'scenario',
+        'notifications',
+        'deliveries',
+        'deliveries/s',
+        'p50 ms',
+        'p99 ms',
+        'lost',
+        'loop p99/max ms',
+      ],
+      rows.map(([system, label, r]) => [
+        system,
+        label,
+        String(r.notifications),
+        `${r.delivered}${r.delivered < r.expected ? ` of ${r.expected}` : ''}`,
+        r.single ? '-' : r.perSecond.toFixed(0),
+        String(r.p50),
+        String(r.p99),
+        String(r.lost),
+        `${r.loop.p99}/${r.loop.max}`,
+        cpuPerFrame(r),
+      ]),
+    );
+    for (const scenario of ['unicast', 'broadcast']) {
+      const of = (result) => result.rows.find(([label]) => label.startsWith(scenario))?.[1];
+      const c = of(carecast);
+      const b = of(bare);
+      if (c && b) {
+        console.log(
+          `closed ${scenario}: carecast ${(c.perSecond / b.perSecond).toFixed(2)}x bare deliveries/s, ` +
+            `p99 ${c.p99} vs ${b.p99} ms${cpuRatio(c, b)}`,
+        );
+      }
+    }
+  }
+  const open = results.flatMap((r) => [
+    ...(r.fixed ? [[r.system, `fixed unicast @ ${r.fixed.rate}/s`, r.fixed]] : []),
+    ...r.open.map(([, label, row]) => [r.system, label, row]),
+  ]);
+  if (open.length > 0) {
+    table(
+      [
+        'system',
+        'open loop',
+        'offered/s',
+        'accepted',
+        'refused',
+        'deliveries/s',
+        'p50 ms',
+        'p99 ms',
+        'lost',
+        'loop p99/max ms',
+        'sustained',
+      ],
+      open.map(([system, label, r]) => [
+        system,
+        label,
+        r.offeredPerSecond.toFixed(0),
+        String(r.accepted),
+        String(r.refused),
+        r.perSecond.toFixed(0),
+        String(r.p50),
+        String(r.p99),
+        String(r.lost),
+        `${r.loop.p99}/${r.loop.max}`,
+        cpuPerFrame(r),
+        r.sustained === undefined
+          ? '-'
+          : r.sustained
+            ? 'yes'
+            : `no${r.error ? ` (${r.error})` : ''}`,
+      ]),
+    );
+    if (carecast.fixed && bare.fixed) {
       console.log(
-        `${scenario}: carecast delivers at ${((carecast.perSecond / bare.perSecond) * 100).toFixed(0)}% of the bare rate`,
+        `p99 at ${params.fixedRate} notifications/s: carecast ${carecast.fixed.p99} ms, bare ${bare.fixed.p99} ms` +
+          cpuRatio(carecast.fixed, bare.fixed),
+      );
+    }
+    for (const scenario of ['unicast', 'broadcast']) {
+      const best = (result) => {
+        const ok = result.open.filter(([s, , r]) => s === scenario && r.sustained);
+        return ok.length === 0 ? null : ok.at(-1)[2];
+      };
+      const c = best(carecast);
+      const b = best(bare);
+      const rate = (r) => (r ? `${r.rate}/s` : 'none');
+      const last = (result) => result.open.filter(([s]) => s === scenario).at(-1)?.[2];
+      const capped = (result) => (last(result)?.sustained ? ' (the highest step offered)' : '');
+      console.log(
+        `open ${scenario}, highest sustained offered rate: carecast ${rate(c)}${capped(carecast)}, ` +
+          `bare ${rate(b)}${capped(bare)}` +
+          (c && b ? `: ${(c.rate / b.rate).toFixed(2)}x` : ''),
       );
     }
   }
-  for (const [system, scenario, r] of rows) {
-    if (r.error) console.log(`${system} ${scenario}: ${r.error}`);
+  for (const r of results) {
+    const { unicast, broadcast } = r.connect;
+    console.log(
+      `${r.system}: connected and subscribed ${unicast.connected + broadcast.connected} clients at ` +
+        `${unicast.perSecond.toFixed(0)}/s (unicast) and ${broadcast.perSecond.toFixed(0)}/s (broadcast)`,
+    );
   }
-  if (rows.some(([, , r]) => r.delivered < r.expected || r.error)) process.exitCode = 1;
+  const connectRatio = carecast.connect.unicast.perSecond / bare.connect.unicast.perSecond;
+  console.log(`connect + subscribe: carecast ${connectRatio.toFixed(2)}x bare (unicast clients)`);
+  for (const r of results) {
+    if (!r.redis) continue;
+    const top = Object.entries(r.redis.commandstats)
+      .sort(([, a], [, b]) => b.usec - a.usec)
+      .slice(0, 6)
+      .map(([cmd, s]) => `${cmd} ${s.calls} calls ${s.usecPerCall.toFixed(1)} µs/call`);
+    if (r.profiles?.[0]) console.log(`CPU profiles, ${r.system}: ${r.profiles.join(' ')}`);
+    console.log(
+      `redis, ${r.system}: ${top.join('; ')}; latency events: ${JSON.stringify(r.redis.latency)}`,
+    );
+  }
+  for (const r of results) {
+    if (r.shedding?.length > 0) {
+      const counts = {};
+      for (const signal of r.shedding) counts[signal] = (counts[signal] ?? 0) + 1;
+      console.log(`${r.system} shed publishes, episodes by signal: ${JSON.stringify(counts)}`);
+    }
+  }
+  const all = [...rows, ...open];
+  for (const [system, label, r] of all) if (r.error) console.log(`${system} ${label}: ${r.error}`);
+  if (rows.some(([, , r]) => r.delivered < r.expected || r.error || r.lost > 0))
+    process.exitCode = 1;
+}
+
+/** Server + Redis CPU per delivered frame, carecast against bare, when both were measured. */
+function cpuRatio(c, b) {
+  if (c.serverUsPerFrame === null || b.serverUsPerFrame === null) return '';
+  const total = (r) => r.serverUsPerFrame + r.redisUsPerFrame;
+  const calls = (r) => r.syscallsPerFrame.toFixed(2);
+  return (
+    `; CPU per frame ${total(c).toFixed(1)} vs ${total(b).toFixed(1)} µs (${(total(b) / total(c)).toFixed(2)}x as efficient)` +
+    `; server syscalls per frame ${calls(c)} vs ${calls(b)}`
+  );
+}
+
+function cpuPerFrame(r) {
+  const server = r.serverUsPerFrame === null ? '-' : r.serverUsPerFrame.toFixed(1);
+  const calls = r.syscallsPerFrame === null ? '-' : r.syscallsPerFrame.toFixed(2);
+  return `${server}+${r.redisUsPerFrame.toFixed(1)} / ${calls}`;
+}
+
+function table(header, lines) {
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const format = (cells) =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(format(header));
+  console.log(format(widths.map((w) => '-'.repeat(w))));
+  for (const line of lines) console.log(format(line));
 }
 
 function positiveInt(value, flag) {
@@ -515,331 +721,4 @@ function positiveInt(value, flag) {
 function fail(message) {
   console.error(message);
   process.exit(2);
-}
-
-// ---------------------------------------------------------------------------------------
-// Worker thread: clients and the publisher.
-
-async function clientWorker() {
-  const init = workerData;
-  const runTag = randomBytes(3).toString('hex');
-  const secure = init.transport === 'tls';
-  const wsUrl = `${init.publicUrl.replace(/^http/, 'ws')}/v1/ws`;
-  // Behind the "proxy" of --transport plain, carecast needs to be told the client used TLS.
-  const proxyHeaders = secure ? {} : { 'x-forwarded-proto': 'https' };
-  const ticketAgent = new (secure ? https : http).Agent({
-    keepAlive: true,
-    maxSockets: CONNECT_CONCURRENCY,
-    rejectUnauthorized: false,
-  });
-  const publishAgent = new http.Agent({ keepAlive: true, maxSockets: init.window });
-  const publisher = init.mode === 'baseline' ? new Redis(init.redisUrl) : null;
-  const clients = { unicast: [], broadcast: [] };
-  let sink = null;
-  let eventSeq = 0;
-  let frameBytes = 0;
-
-  const commands = {
-    connect: ({ group, count }) => connectGroup(group, count),
-    unicast: ({ notifications, batch }) =>
-      phase(notifications, batch, (k) => clients.unicast[k % clients.unicast.length].channel, 1),
-    broadcast: ({ notifications, batch }) =>
-      phase(notifications, batch, () => `patient:${BROADCAST_PATIENT}`, clients.broadcast.length),
-    single: ({ count }) => single(count),
-    close: async () => {
-      for (const c of [...clients.unicast, ...clients.broadcast]) c.ws.terminate();
-      ticketAgent.destroy();
-      publishAgent.destroy();
-      publisher?.disconnect();
-    },
-  };
-  parentPort.on('message', async ({ id, cmd, args }) => {
-    try {
-      parentPort.postMessage({ id, ok: true, result: await commands[cmd](args) });
-    } catch (error) {
-      parentPort.postMessage({ id, ok: false, error: String(error?.stack ?? error) });
-    }
-  });
-
-  async function connectGroup(group, count) {
-    const t0 = performance.now();
-    const deadline = t0 + CONNECT_BUDGET_MS;
-    let next = 0;
-    let failed = 0;
-    let error = null;
-    const worker = async () => {
-      while (next < count && performance.now() < deadline) {
-        const i = next++;
-        const who =
-          group === 'unicast'
-            ? { role: 'patient', id: `pt-u${String(i).padStart(7, '0')}` }
-            : {
-                role: 'doctor',
-                id: `dr-b${String(i).padStart(7, '0')}`,
-                patient: BROADCAST_PATIENT,
-              };
-        const channel = group === 'unicast' ? `patient:${who.id}` : `patient:${BROADCAST_PATIENT}`;
-        // One retry, with a new ticket: a keep-alive socket the server just closed (ECONNRESET)
-        // is not the gateway refusing the client.
-        for (let attempt = 1; ; attempt += 1) {
-          try {
-            clients[group].push(await connectClient(who, channel));
-            break;
-          } catch (e) {
-            if (attempt < 2) continue;
-            failed += 1;
-            error ??= e.message;
-            break;
-          }
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: CONNECT_CONCURRENCY }, worker));
-    const seconds = (performance.now() - t0) / 1000;
-    failed += count - next;
-    return { connected: clients[group].length, failed, error, perSecond: count / seconds };
-  }
-
-  async function connectClient(who, channel) {
-    const protocols = ['carecast.v1'];
-    if (init.mode === 'carecast') protocols.push(`ticket.${await ticket(who)}`);
-    const ws = new WebSocket(wsUrl, protocols, {
-      origin: ORIGIN,
-      headers: proxyHeaders,
-      rejectUnauthorized: false,
-      perMessageDeflate: false,
-      handshakeTimeout: 5000,
-    });
-    const client = { ws, channel, waiter: null };
-    ws.on('message', (data) => onFrame(client, data));
-    ws.on('error', () => undefined);
-    await new Promise((resolve, reject) => {
-      client.waiter = { type: 'welcome', resolve, reject };
-      ws.once('unexpected-response', (_req, res) => {
-        res.resume();
-        reject(new Error(`upgrade answered ${res.statusCode}`));
-      });
-      ws.once('error', reject);
-      ws.once('close', (code) => reject(new Error(`closed ${code} before welcome`)));
-    });
-    const acked = new Promise((resolve, reject) => {
-      client.waiter = { type: 'ack', resolve, reject };
-    });
-    ws.send(JSON.stringify({ type: 'subscribe', id: 's1', channel }));
-    await acked;
-    ws.removeAllListeners('close');
-    ws.on('close', (code) => {
-      if (sink) sink.error ??= `a client was closed with ${code}`;
-    });
-    return client;
-  }
-
-  function onFrame(client, data) {
-    const frame = JSON.parse(String(data));
-    if (frame.type === 'notification') {
-      if (!sink) return;
-      frameBytes = data.length;
-      sink.latencies.push(Date.now() - frame.ts);
-      sink.received += 1;
-      if (sink.received >= sink.expected) sink.done();
-      return;
-    }
-    const waiter = client.waiter;
-    if (!waiter) return;
-    client.waiter = null;
-    if (frame.type === waiter.type) waiter.resolve(frame);
-    else waiter.reject(new Error(`expected ${waiter.type}, got ${JSON.stringify(frame)}`));
-  }
-
-  async function ticket(who) {
-    const now = Math.floor(Date.now() / 1000);
-    const claims = who.patient ? { role: who.role, patient: who.patient } : { role: who.role };
-    const token = await new SignJWT(claims)
-      .setProtectedHeader({ alg: 'HS256' })
-      .setIssuer(init.tokenIssuer)
-      .setAudience(init.tokenAudience)
-      .setSubject(who.id)
-      .setIssuedAt(now)
-      .setExpirationTime(now + 3600)
-      .sign(Buffer.from(init.accessTokenSecret));
-    const res = await send(
-      `${init.publicUrl}/v1/tickets`,
-      'POST',
-      { authorization: `Bearer ${token}`, origin: ORIGIN, ...proxyHeaders },
-      '',
-      ticketAgent,
-      secure ? https : http,
-    );
-    if (res.status !== 201) throw new Error(`ticket request answered ${res.status} ${res.body}`);
-    return JSON.parse(res.body).ticket;
-  }
-
-  /** Publishes `count` notifications in batches, `window` batches in flight; waits for delivery. */
-  async function phase(count, batchSize, channelOf, subscribersPerNotification) {
-    const expected = count * subscribersPerNotification;
-    const done = openSink(expected);
-    const t0 = performance.now();
-    const deadline = t0 + PHASE_BUDGET_MS;
-    let next = 0;
-    let error = null;
-    const sender = async () => {
-      while (next < count && performance.now() < deadline && !error) {
-        const batch = [];
-        for (; batch.length < batchSize && next < count; next += 1)
-          batch.push(notification(channelOf(next)));
-        try {
-          await publish(batch);
-        } catch (e) {
-          error ??= e.message;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: init.window }, sender));
-    const remaining = deadline - performance.now();
-    if (!error && remaining > 0) await Promise.race([done, delay(remaining)]);
-    return closeSink({ notifications: next, expected, t0, error });
-  }
-
-  /** One notification at a time: latency without load. */
-  async function single(count) {
-    const latencies = [];
-    const deadline = performance.now() + PHASE_BUDGET_MS;
-    let delivered = 0;
-    let error = null;
-    for (let k = 0; k < count && performance.now() < deadline && !error; k += 1) {
-      const done = openSink(1);
-      try {
-        await publish([notification(clients.unicast[k % clients.unicast.length].channel)]);
-        await Promise.race([done, delay(1000).then(() => Promise.reject(new Error('lost')))]);
-        delivered += 1;
-        latencies.push(...sink.latencies);
-      } catch (e) {
-        error = e.message;
-      }
-      sink = null;
-    }
-    return {
-      single: true,
-      notifications: count,
-      expected: count,
-      delivered,
-      ...quantiles(latencies),
-      frameBytes,
-      error,
-    };
-  }
-
-  function openSink(expected) {
-    let resolveDone;
-    const done = new Promise((resolve) => (resolveDone = resolve));
-    sink = {
-      expected,
-      received: 0,
-      latencies: [],
-      lastAt: 0,
-      error: null,
-      done: () => {
-        sink.lastAt = performance.now();
-        resolveDone();
-      },
-    };
-    return done;
-  }
-
-  function closeSink({ notifications, expected, t0, error }) {
-    const s = sink;
-    sink = null;
-    const end = s.received >= expected ? s.lastAt : performance.now();
-    return {
-      notifications,
-      expected,
-      delivered: s.received,
-      perSecond: s.received / ((end - t0) / 1000),
-      ...quantiles(s.latencies),
-      frameBytes,
-      error: error ?? s.error,
-    };
-  }
-
-  function notification(channel) {
-    eventSeq += 1;
-    return {
-      id: `evt-${runTag}-${String(eventSeq).padStart(8, '0')}`,
-      channel,
-      kind: 'appointment.updated',
-      ref: 'apt-9x8c7v6b',
-    };
-  }
-
-  async function publish(batch) {
-    if (init.mode === 'baseline') {
-      // The same frame carecast sends: same keys, same order, `ts` at publish time.
-      const ts = Date.now();
-      const pipeline = publisher.pipeline();
-      for (const n of batch) {
-        const frame = {
-          type: 'notification',
-          channel: n.channel,
-          id: n.id,
-          kind: n.kind,
-          ref: n.ref,
-          ts,
-        };
-        pipeline.publish(BASELINE_CHANNEL, JSON.stringify(frame));
-      }
-      const replies = await pipeline.exec();
-      const failed = replies.find(([err]) => err);
-      if (failed) throw failed[0];
-      return;
-    }
-    const body = JSON.stringify(batch.length === 1 ? batch[0] : { notifications: batch });
-    const pathname = '/internal/v1/notifications';
-    const t = Math.floor(Date.now() / 1000);
-    const v1 = createHmac('sha256', init.publisherSecret)
-      .update(`${t}.POST.${pathname}.${body}`)
-      .digest('hex');
-    const res = await send(
-      init.internalUrl + pathname,
-      'POST',
-      {
-        'content-type': 'application/json',
-        'carecast-signature': `t=${t},kid=${init.publisherKid},v1=${v1}`,
-      },
-      body,
-      publishAgent,
-      http,
-    );
-    if (res.status !== 202) throw new Error(`publish answered ${res.status} ${res.body}`);
-  }
-}
-
-function send(url, method, headers, body, agent, transport) {
-  return new Promise((resolve, reject) => {
-    const req = transport.request(
-      url,
-      {
-        method,
-        agent,
-        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-        timeout: 5000,
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode, body: text }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-function quantiles(values) {
-  if (values.length === 0) return { p50: Number.NaN, p99: Number.NaN };
-  const sorted = Float64Array.from(values).sort();
-  const at = (q) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-  return { p50: at(0.5), p99: at(0.99) };
 }

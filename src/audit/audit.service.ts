@@ -92,6 +92,11 @@ export class AuditService
     }
   }
 
+  /** Records queued and not yet handed to the writer: what publish admission keeps bounded. */
+  get backlog(): number {
+    return this.queue.size;
+  }
+
   /** False while the sink fails or records were dropped since the last successful write. */
   isAvailable(): boolean {
     return this.sinkHealthy && !this.overflowed;

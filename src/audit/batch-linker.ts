@@ -78,8 +78,10 @@ export function linkBatch(
     head = record;
     sinceCheckpoint = 0;
   };
+  // Entries recorded in one request share their millisecond: format each time once.
+  const isoOf = lastValueCache(iso);
   for (const item of pending) {
-    const record = linkEntry(head, item, node);
+    const record = linkEntry(head, item, node, isoOf);
     if (record === null) {
       rejected++;
       continue;
@@ -94,12 +96,17 @@ export function linkBatch(
   return { records, accepted, rejected, state: { head, sinceCheckpoint } };
 }
 
-function linkEntry(head: ChainHead | null, item: PendingEntry, node: string): AuditRecord | null {
+function linkEntry(
+  head: ChainHead | null,
+  item: PendingEntry,
+  node: string,
+  isoOf: (epochMs: number) => string,
+): AuditRecord | null {
   // Only the writer signs checkpoints: a caller's `audit.checkpoint` would be an unsigned forgery.
   if (item.entry.event === 'audit.checkpoint') return null;
   try {
     const entry = item.entry as Parameters<typeof linkRecord>[1];
-    return linkRecord(head, entry, { ts: iso(item.at), node });
+    return linkRecord(head, entry, { ts: isoOf(item.at), node });
   } catch {
     return null;
   }
@@ -107,4 +114,17 @@ function linkEntry(head: ChainHead | null, item: PendingEntry, node: string): Au
 
 function iso(epochMs: number): string {
   return new Date(epochMs).toISOString();
+}
+
+/** `f`, remembering its last argument and result. */
+function lastValueCache(f: (epochMs: number) => string): (epochMs: number) => string {
+  let lastIn = Number.NaN;
+  let lastOut = '';
+  return (epochMs) => {
+    if (epochMs !== lastIn) {
+      lastOut = f(epochMs);
+      lastIn = epochMs;
+    }
+    return lastOut;
+  };
 }

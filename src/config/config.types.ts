@@ -74,6 +74,8 @@ export interface Config {
     readonly keys: ReadonlyMap<string, string>;
     readonly notificationKinds: readonly string[];
     readonly ratePerKey: RateLimit;
+    /** Notifications of publish requests a node works on at once; past it, 503 (admission). */
+    readonly maxInFlight: number;
   };
   /** Per channel: the last `size` notification frames, kept `ttlSeconds` after the last one. */
   readonly history: { readonly size: number; readonly ttlSeconds: number };

@@ -115,6 +115,7 @@ export const envSchema = z.object({
           ],
   ),
   RATE_PUBLISH_PER_KEY: rate('1000/1s'),
+  PUBLISH_MAX_IN_FLIGHT: integer(5000, 100, 100_000),
   HISTORY_SIZE: integer(100, 0, 1000),
   HISTORY_TTL_SECONDS: integer(300, 1, 3600),
 

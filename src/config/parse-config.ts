@@ -107,6 +107,7 @@ export function parseConfig(
       ),
       notificationKinds: e.NOTIFICATION_KINDS,
       ratePerKey: e.RATE_PUBLISH_PER_KEY,
+      maxInFlight: e.PUBLISH_MAX_IN_FLIGHT,
     },
     history: { size: e.HISTORY_SIZE, ttlSeconds: e.HISTORY_TTL_SECONDS },
     redis: { topology: redis, keyPrefix: e.REDIS_KEY_PREFIX },

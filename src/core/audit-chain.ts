@@ -13,6 +13,7 @@
  * record is malformed, and a checkpoint without a valid `sig` fails.
  */
 import { createHash, createHmac } from 'node:crypto';
+import { auditRecordJson } from './audit-record-json.js';
 import { canonicalJson } from './canonical-json.js';
 
 export const AUDIT_EVENTS = [
@@ -88,8 +89,13 @@ const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{
 
 /** Accepts a whole record too: `hash` and `sig` are never part of the hashed bytes. */
 export function hashRecord(record: Omit<AuditRecord, 'hash'> & { readonly hash?: string }): string {
+  const text = auditRecordJson(record) ?? canonicalJsonWithoutHash(record);
+  return createHash('sha256').update(record.prev).update(text).digest('hex');
+}
+
+function canonicalJsonWithoutHash(record: Readonly<Record<string, unknown>>): string {
   const { hash: _hash, sig: _sig, ...hashed } = record;
-  return createHash('sha256').update(record.prev).update(canonicalJson(hashed)).digest('hex');
+  return canonicalJson(hashed);
 }
 
 export function checkpointSignature(

@@ -174,3 +174,13 @@ class FieldList {
     return { ok: false, fields: [...this.names] };
   }
 }
+
+/**
+ * How many notifications a request body claims to carry, before it is validated (for counting
+ * refused requests and the load a request adds): the batch's length when the body has the
+ * batch shape within the batch limit, else one.
+ */
+export function notificationCountOf(body: unknown): number {
+  const items = (body as { notifications?: unknown } | null | undefined)?.notifications;
+  return Array.isArray(items) && items.length >= 1 && items.length <= MAX_BATCH ? items.length : 1;
+}

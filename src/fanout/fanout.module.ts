@@ -6,6 +6,7 @@ import { Metrics } from '../metrics/metrics.js';
 import { RedisModule } from '../redis/redis.module.js';
 import { RedisService } from '../redis/redis.service.js';
 import { Bus } from './bus.js';
+import { DeliveryLag } from './delivery-lag.js';
 import { MemoryBus } from './memory-bus.js';
 import { RedisFanoutAdapter } from './redis-fanout-adapter.js';
 
@@ -14,7 +15,8 @@ import { RedisFanoutAdapter } from './redis-fanout-adapter.js';
  * so a notification published on any node reaches the subscribers on every node; memory only
  * in embedded single-node mode, where this node holds every subscriber. Nest runs the
  * lifecycle hooks of the instance the factory returns, so the Redis adapter opens its
- * subscriber at init and stops its timers at shutdown.
+ * subscriber at init and stops its timers at shutdown. DeliveryLag is how far this node's
+ * delivery is behind, noted by the gateway's Delivery and read by publish admission.
  */
 @Module({
   imports: [RedisModule, MetricsModule],
@@ -27,7 +29,8 @@ import { RedisFanoutAdapter } from './redis-fanout-adapter.js';
           : new RedisFanoutAdapter(redis, metrics, config.redis.topology),
       inject: [RedisService, Metrics, CONFIG],
     },
+    DeliveryLag,
   ],
-  exports: [Bus],
+  exports: [Bus, DeliveryLag],
 })
 export class FanoutModule {}

@@ -47,6 +47,8 @@ export class RedisFanoutAdapter extends Bus implements OnModuleInit, OnApplicati
    */
   private readonly sharded: boolean;
   private controlSubscribed: Promise<void> = Promise.resolve();
+  /** Channel messages received since the last scrape: counted per message, reported per scrape. */
+  private channelMessages = 0;
   private closed = false;
 
   constructor(
@@ -55,6 +57,10 @@ export class RedisFanoutAdapter extends Bus implements OnModuleInit, OnApplicati
     topology: RedisTopology,
   ) {
     super(metrics);
+    metrics.onScrape(() => {
+      metrics.busMessagesReceived.inc({ kind: 'channel' }, this.channelMessages);
+      this.channelMessages = 0;
+    });
     this.topicHead = topicHead(redis);
     this.controlKey = redis.key('control');
     this.sharded = topology.kind === 'cluster';
@@ -152,7 +158,7 @@ export class RedisFanoutAdapter extends Bus implements OnModuleInit, OnApplicati
     }
     const channel = channelOfTopic(this.topicHead, redisChannel);
     if (channel === null) return;
-    this.metrics.busMessagesReceived.inc({ kind: 'channel' });
+    this.channelMessages += 1;
     if (!this.isFollowed(channel)) return;
     this.dispatchMessage(channel, messageOfFrame(payload));
   };

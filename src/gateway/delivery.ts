@@ -8,6 +8,7 @@ import { formatChannel, parseChannel } from '../core/channel.js';
 import { isPastAck } from '../core/position.js';
 import type { ServerFrame } from '../core/protocol.js';
 import { Bus } from '../fanout/bus.js';
+import { DeliveryLag } from '../fanout/delivery-lag.js';
 import { Metrics } from '../metrics/metrics.js';
 import { ChannelIndex } from '../channels/channel-index.js';
 import type { Subscriber } from '../channels/subscriber.js';
@@ -33,6 +34,7 @@ export class Delivery implements OnModuleInit {
     private readonly index: ChannelIndex,
     private readonly audit: AuditService,
     private readonly metrics: Metrics,
+    private readonly lag: DeliveryLag,
   ) {
     this.maxBuffered = config.websocket.maxBufferedBytes;
   }
@@ -65,8 +67,11 @@ export class Delivery implements OnModuleInit {
     }
     // Counted per batch, not per socket, to keep the loop tight.
     this.metrics.delivered.inc(delivered);
-    if (message.ts !== null)
-      this.metrics.deliveryLatency.observe(Math.max(0, now - message.ts) / 1000);
+    if (message.ts !== null) {
+      const lagMs = Math.max(0, now - message.ts);
+      this.metrics.deliveryLatency.observe(lagMs / 1000);
+      this.lag.note(lagMs, now);
+    }
   }
 
   /**

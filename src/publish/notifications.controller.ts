@@ -8,15 +8,17 @@ import { ApiError } from '../http/api-error.js';
 import { jsonBody } from '../http/response-shape.js';
 import { ResponseShape } from '../http/response-shape.interceptor.js';
 import { PublisherThrottlerGuard } from '../throttle/publisher-throttler.guard.js';
+import { PublishAdmissionGuard } from './publish-admission.guard.js';
 import { Publisher } from './publisher.service.js';
 import { publisherOf, PublisherSignatureGuard } from './publisher-signature.guard.js';
 
 /**
  * `POST /internal/v1/notifications` (contract §5). The signature is checked first, then the
- * key's rate (`RATE_PUBLISH_PER_KEY`), then the body.
+ * node's load (PublishAdmissionGuard: 503 while overloaded), then the key's rate
+ * (`RATE_PUBLISH_PER_KEY`), then the body.
  */
 @Controller('internal/v1/notifications')
-@UseGuards(PublisherSignatureGuard, PublisherThrottlerGuard)
+@UseGuards(PublisherSignatureGuard, PublishAdmissionGuard, PublisherThrottlerGuard)
 export class NotificationsController {
   constructor(
     @Inject(CONFIG) private readonly config: Config,

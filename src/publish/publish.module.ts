@@ -5,6 +5,7 @@ import { StoresModule } from '../stores/stores.module.js';
 import { ThrottleModule } from '../throttle/throttle.module.js';
 import { CareTeamsController } from './care-teams.controller.js';
 import { NotificationsController } from './notifications.controller.js';
+import { PublishAdmissionGuard } from './publish-admission.guard.js';
 import { Publisher } from './publisher.service.js';
 import { PublisherSignatureGuard } from './publisher-signature.guard.js';
 import { UsersController } from './users.controller.js';
@@ -13,6 +14,6 @@ import { UsersController } from './users.controller.js';
 @Module({
   imports: [MetricsModule, StoresModule, ThrottleModule, FanoutModule],
   controllers: [NotificationsController, CareTeamsController, UsersController],
-  providers: [PublisherSignatureGuard, Publisher],
+  providers: [PublisherSignatureGuard, PublishAdmissionGuard, Publisher],
 })
 export class PublishModule {}

@@ -10,7 +10,7 @@ import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service.js';
 import { serviceActor } from '../core/audit-entries.js';
 import type { ServiceActor } from '../core/audit-vocabulary.js';
-import { MAX_BATCH } from '../core/notification.js';
+import { notificationCountOf } from '../core/notification.js';
 import { publisherOf } from '../publish/publisher-signature.guard.js';
 import { Publisher } from '../publish/publisher.service.js';
 import { NamedThrottlerGuard, type ThrottleRefusal } from './named-throttler.guard.js';
@@ -44,15 +44,6 @@ export class PublisherThrottlerGuard extends NamedThrottlerGuard {
 
   /** `notification.rejected` and the published-notifications counter, as for every refusal. */
   protected refused(req: Request, actor: ServiceActor, refusal: ThrottleRefusal): void {
-    this.publisher.rejected(actor, refusal, notificationsIn(req.body));
+    this.publisher.rejected(actor, refusal, notificationCountOf(req.body));
   }
-}
-
-/**
- * How many notifications a refused request carried, for the counter: the batch's length when
- * the body has the batch shape within the batch limit, else one. The body is not validated yet.
- */
-function notificationsIn(body: unknown): number {
-  const items = (body as { notifications?: unknown } | null | undefined)?.notifications;
-  return Array.isArray(items) && items.length >= 1 && items.length <= MAX_BATCH ? items.length : 1;
 }

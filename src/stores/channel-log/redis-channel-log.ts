@@ -19,36 +19,50 @@ import {
 } from './channel-log.js';
 
 /**
- * One notification, atomically. KEYS: meta (hash e = epoch, s = seq), history (list of
- * frames), the id's claim. ARGV: frame head, topic, a fresh epoch, history size, TTL ms,
- * claim window s, '1' for sharded pub/sub. Returns the seq, or false for a duplicate.
+ * Appends a batch of notifications in body order, each one claimed, numbered, kept and
+ * published; the whole batch runs as one script, so it costs one command instead of one per
+ * notification. KEYS, three per notification: meta (hash e = epoch, s = seq), history (list of
+ * frames), the id's claim. ARGV: a fresh epoch, history size, TTL ms, claim window s, '1' for
+ * sharded pub/sub, then two per notification: frame head, topic. Returns one number per
+ * notification: its seq, or 0 for a duplicate (seqs start at 1).
  * A missing meta starts a new epoch (the candidate the node passed in) and drops any history
- * left behind, so the history always holds the seqs `s - LLEN + 1 .. s` of epoch `e`.
+ * left behind, so the history always holds the seqs `s - LLEN + 1 .. s` of epoch `e`. A meta
+ * always holds both fields (both scripts write them together), so only a seq of 1 can mean a
+ * meta that HINCRBY just created: the common path is one HINCRBY, no HGET, and LTRIM runs only
+ * once the history is over its size.
  * The frame gets its seq as its last field: core completeFrame() builds the same text.
+ * On Redis Cluster a script's keys must share a slot, so there it is called per notification.
  */
 const APPEND_SCRIPT = `
-if not redis.call('SET', KEYS[3], '1', 'EX', ARGV[6], 'NX') then return false end
-local seq
-if redis.call('HGET', KEYS[1], 'e') then
-  seq = redis.call('HINCRBY', KEYS[1], 's', 1)
-else
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'e', ARGV[3], 's', 1)
-  seq = 1
+local epoch, size, ttl, window, sharded = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
+local seqs = {}
+for i = 1, #KEYS / 3 do
+  local meta, history = KEYS[3 * i - 2], KEYS[3 * i - 1]
+  local head, topic = ARGV[4 + 2 * i], ARGV[5 + 2 * i]
+  seqs[i] = 0
+  if redis.call('SET', KEYS[3 * i], '1', 'EX', window, 'NX') then
+    local seq = redis.call('HINCRBY', meta, 's', 1)
+    if seq == 1 and not redis.call('HGET', meta, 'e') then
+      redis.call('DEL', history)
+      redis.call('HSET', meta, 'e', epoch)
+    end
+    local frame = head .. ',"seq":' .. seq .. '}'
+    if size > 0 then
+      if redis.call('RPUSH', history, frame) > size then
+        redis.call('LTRIM', history, -size, -1)
+      end
+      redis.call('PEXPIRE', history, ttl)
+    end
+    redis.call('PEXPIRE', meta, ttl)
+    if sharded == '1' then
+      redis.call('SPUBLISH', topic, frame)
+    else
+      redis.call('PUBLISH', topic, frame)
+    end
+    seqs[i] = seq
+  end
 end
-local frame = ARGV[1] .. ',"seq":' .. seq .. '}'
-if tonumber(ARGV[4]) > 0 then
-  redis.call('RPUSH', KEYS[2], frame)
-  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
-  redis.call('PEXPIRE', KEYS[2], ARGV[5])
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-if ARGV[7] == '1' then
-  redis.call('SPUBLISH', ARGV[2], frame)
-else
-  redis.call('PUBLISH', ARGV[2], frame)
-end
-return seq
+return seqs
 `;
 
 /**
@@ -78,19 +92,9 @@ end
 return {epoch, seq, frames}
 `;
 
-type AppendArgs = [
-  meta: string,
-  history: string,
-  claim: string,
-  head: string,
-  topic: string,
-  epoch: string,
-  size: number,
-  ttlMs: number,
-  windowSeconds: number,
-  sharded: string,
-];
-const appendOne = scriptedCommand<AppendArgs, number | null>('carecastLogAppend', APPEND_SCRIPT, 3);
+/** The key count, then KEYS and ARGV as APPEND_SCRIPT describes them. */
+type AppendArgs = (string | number)[];
+const appendBatch = scriptedCommand<AppendArgs, number[]>('carecastLogAppend', APPEND_SCRIPT, null);
 
 type ReadArgs = [meta: string, history: string, epoch: string, ttlMs: number, e: string, s: number];
 const readPosition = scriptedCommand<ReadArgs, [string, number, string[]]>(
@@ -100,8 +104,9 @@ const readPosition = scriptedCommand<ReadArgs, [string, number, string[]]>(
 );
 
 /**
- * The channel log shared by every node, one script per notification (pipelined per batch, so
- * a batch is one round trip) and one per read. Every key and the topic of a channel share its
+ * The channel log shared by every node: one script per batch of notifications on a standalone
+ * Redis (one per notification on a cluster, all sent at once, so a batch is one round trip)
+ * and one per read. Every key and the topic of a channel share its
  * hash slot (channel-keys.ts), so the scripts run unchanged on Redis Cluster, where the
  * publish is a sharded SPUBLISH. Any Redis failure rejects with StoreUnavailableError.
  */
@@ -121,28 +126,34 @@ export class RedisChannelLog extends ChannelLog {
   }
 
   async append(entries: readonly LogEntry[], nowMs: number): Promise<Appended[]> {
-    const epoch = newEpoch(nowMs);
-    // All at once: one connection, so Redis runs the scripts in body order, at one round trip.
-    const settled = await Promise.allSettled(
-      entries.map((e) =>
-        this.redis.run((client) =>
-          appendOne(
-            client,
-            channelMetaKey(this.redis, e.channel),
-            channelHistoryKey(this.redis, e.channel),
-            channelIdKey(this.redis, e.channel, e.id),
-            e.head,
-            channelTopic(this.redis, e.channel),
-            epoch,
-            this.size,
-            this.ttlMs,
-            IDEMPOTENCY_WINDOW_SECONDS,
-            this.sharded,
-          ),
-        ),
-      ),
-    );
-    return settled.map(appendedOf);
+    const shared = [
+      newEpoch(nowMs),
+      this.size,
+      this.ttlMs,
+      IDEMPOTENCY_WINDOW_SECONDS,
+      this.sharded,
+    ];
+    const call = (batch: readonly LogEntry[]): Promise<Appended[]> => {
+      const keys: string[] = [];
+      const args: string[] = [];
+      for (const e of batch) {
+        keys.push(
+          channelMetaKey(this.redis, e.channel),
+          channelHistoryKey(this.redis, e.channel),
+          channelIdKey(this.redis, e.channel, e.id),
+        );
+        args.push(e.head, channelTopic(this.redis, e.channel));
+      }
+      return this.redis
+        .run((client) => appendBatch(client, keys.length, ...keys, ...shared, ...args))
+        .then(
+          (seqs) => batch.map((_, i) => appendedOf(Number(seqs[i]))),
+          () => batch.map((): Appended => ({ outcome: 'unavailable' })),
+        );
+    };
+    // On a cluster the channels' slots differ: one call each, all written in this tick.
+    if (this.sharded === '1') return (await Promise.all(entries.map((e) => call([e])))).flat();
+    return call(entries);
   }
 
   async read(channel: ChannelName, since: Position | null, nowMs: number): Promise<HistoryRead> {
@@ -161,10 +172,9 @@ export class RedisChannelLog extends ChannelLog {
   }
 }
 
-function appendedOf(reply: PromiseSettledResult<number | null>): Appended {
-  if (reply.status === 'rejected') return { outcome: 'unavailable' };
-  if (reply.value === null) return { outcome: 'duplicate' };
-  return { outcome: 'published', seq: Number(reply.value) };
+function appendedOf(seq: number): Appended {
+  if (!Number.isSafeInteger(seq) || seq < 0) return { outcome: 'unavailable' };
+  return seq === 0 ? { outcome: 'duplicate' } : { outcome: 'published', seq };
 }
 
 /** A candidate epoch; the scripts use it only for a channel that has none. */

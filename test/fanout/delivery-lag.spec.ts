@@ -1,0 +1,35 @@
+import { DeliveryLag } from '../../src/fanout/delivery-lag.js';
+
+describe(DeliveryLag.name, () => {
+  it('reports the smallest lag of the last complete window: a standing queue', () => {
+    const lag = new DeliveryLag();
+    lag.note(300, 1_000);
+    lag.note(250, 1_100);
+    lag.note(400, 1_200);
+    // The window is not complete yet: nothing is known about a standing queue.
+    expect(lag.standingMs(1_300)).toBe(0);
+    lag.note(20, 1_600);
+    expect(lag.standingMs(1_700)).toBe(250);
+  });
+
+  it('ignores one slow message among fast ones', () => {
+    const lag = new DeliveryLag();
+    lag.note(5, 1_000);
+    lag.note(900, 1_100);
+    lag.note(4, 1_200);
+    expect(lag.standingMs(1_500)).toBe(4);
+  });
+
+  it('falls back to 0 once deliveries stop, so a node that shed load takes publishes again', () => {
+    const lag = new DeliveryLag();
+    lag.note(900, 1_000);
+    expect(lag.standingMs(1_500)).toBe(900);
+    expect(lag.standingMs(2_000)).toBe(0);
+  });
+
+  it('forgets a window that ended long ago', () => {
+    const lag = new DeliveryLag();
+    lag.note(700, 1_000);
+    expect(lag.standingMs(5_000)).toBe(0);
+  });
+});
