@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:https';
 import path from 'node:path';
 import { fileURLToPath, URL } from 'node:url';
-import { generate } from 'selfsigned';
+import { selfSignedLocalhost } from '../../dist/tls/self-signed-localhost.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const sdkDist = path.resolve(here, '../../packages/client/dist');
@@ -23,21 +23,8 @@ export async function startPageServer({
   publish,
   clientOptions = {},
 }) {
-  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    extensions: [
-      {
-        name: 'subjectAltName',
-        altNames: [
-          { type: 2, value: 'localhost' },
-          { type: 7, ip: '127.0.0.1' },
-        ],
-      },
-    ],
-  });
-  const server = createServer({ cert: pems.cert, key: pems.private }, (req, res) => {
+  const { cert, key } = await selfSignedLocalhost();
+  const server = createServer({ cert, key }, (req, res) => {
     handle(req, res).catch(() => send(res, 500, 'text/plain', 'internal error'));
   });
 

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { SecureContextOptions } from 'node:tls';
 import type { Logger } from 'pino';
-import { generate } from 'selfsigned';
 import type { PublicTls } from '../config/config.types.js';
+import { selfSignedLocalhost } from './self-signed-localhost.js';
 
 /**
  * The public listener's TLS material, or null when a trusted proxy terminates TLS. The
@@ -19,26 +19,11 @@ export async function publicTlsOptions(
       return { cert, key, minVersion: 'TLSv1.2' };
     }
     case 'self-signed': {
-      const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
-        keyType: 'ec',
-        curve: 'P-256',
-        algorithm: 'sha256',
-        notAfterDate: new Date(Date.now() + 30 * 24 * 3600 * 1000),
-        extensions: [
-          {
-            name: 'subjectAltName',
-            altNames: [
-              { type: 2, value: 'localhost' },
-              { type: 7, ip: '127.0.0.1' },
-              { type: 7, ip: '::1' },
-            ],
-          },
-        ],
-      });
+      const { cert, key } = await selfSignedLocalhost();
       logger.warn(
         'no TLS_CERT_FILE/TLS_KEY_FILE: serving a self-signed localhost certificate (development only)',
       );
-      return { cert: pems.cert, key: pems.private, minVersion: 'TLSv1.2' };
+      return { cert, key, minVersion: 'TLSv1.2' };
     }
     case 'proxy':
       logger.info('TLS_TERMINATED_BY_PROXY: public listener speaks HTTP to trusted proxies only');

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { connect } from 'node:tls';
-import { generate } from 'selfsigned';
+import { selfSignedLocalhost } from '../../src/tls/self-signed-localhost.js';
 import { startNode, type TestNode } from '../support/app.js';
 import { request } from '../support/http-client.js';
 
@@ -29,23 +29,10 @@ describe('TLS from certificate files', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'carecast-tls-'));
-    const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
-      keyType: 'ec',
-      curve: 'P-256',
-      algorithm: 'sha256',
-      extensions: [
-        {
-          name: 'subjectAltName',
-          altNames: [
-            { type: 2, value: 'localhost' },
-            { type: 7, ip: '127.0.0.1' },
-          ],
-        },
-      ],
-    });
+    const pems = await selfSignedLocalhost();
     cert = pems.cert;
     await writeFile(path.join(dir, 'tls.crt'), pems.cert);
-    await writeFile(path.join(dir, 'tls.key'), pems.private, { mode: 0o600 });
+    await writeFile(path.join(dir, 'tls.key'), pems.key, { mode: 0o600 });
     node = await startNode({
       TLS_CERT_FILE: path.join(dir, 'tls.crt'),
       TLS_KEY_FILE: path.join(dir, 'tls.key'),
