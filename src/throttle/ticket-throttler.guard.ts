@@ -8,7 +8,7 @@ import {
 } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service.js';
-import { ticketRejected } from '../core/audit-entries.js';
+import { recordTicketRejection } from '../tickets/ticket-rejection.js';
 import type { UserKey } from '../core/principal.js';
 import { Metrics } from '../metrics/metrics.js';
 import { verifiedAccessOf } from '../tickets/verified-access.js';
@@ -46,7 +46,6 @@ export class TicketThrottlerGuard extends NamedThrottlerGuard {
 
   /** `ticket.rejected` and the rejected-tickets counter, as for every ticket refusal. */
   protected refused(_req: Request, actor: UserKey, refusal: ThrottleRefusal): void {
-    this.audit.record(ticketRejected(refusal, actor));
-    this.metrics.ticketsRejected.inc({ reason: refusal });
+    recordTicketRejection(this.audit, this.metrics, refusal, actor);
   }
 }

@@ -30,7 +30,7 @@ export class TicketIssuer {
   private readonly wsUrl: string;
 
   constructor(
-    @Inject(CONFIG) private readonly config: Config,
+    @Inject(CONFIG) config: Config,
     private readonly signer: TicketSigner,
     private readonly store: TicketStore,
     private readonly audit: AuditService,

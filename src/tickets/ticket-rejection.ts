@@ -9,33 +9,43 @@ import type { Metrics } from '../metrics/metrics.js';
 export const UNAVAILABLE_RETRY_SECONDS = 1;
 
 /**
- * Audits (`ticket.rejected`) and counts one refused ticket request, and returns the error to
- * throw; it leaves through ErrorResponseFilter as `{"error":"<reason>"}` with the headers
- * the contract gives that reason. `actor` is the user key once a principal is known.
+ * Audits (`ticket.rejected`) and counts one refused ticket request: the one record of every
+ * refusal of `POST /v1/tickets`, whichever guard or service refuses it. `actor` is the user
+ * key once a principal is known.
+ */
+export function recordTicketRejection(
+  audit: AuditService,
+  metrics: Metrics,
+  reason: TicketRejection,
+  actor: UserKey | 'anonymous' = 'anonymous',
+): void {
+  audit.record(ticketRejected(reason, actor));
+  metrics.ticketsRejected.inc({ reason });
+}
+
+/**
+ * Records one refused ticket request (recordTicketRejection) and returns the error to throw;
+ * it leaves through ErrorResponseFilter as `{"error":"<reason>"}` with the headers the
+ * contract gives that reason. (A 429 is thrown by TicketThrottlerGuard with its window's
+ * Retry-After.)
  */
 export function rejectTicket(
   audit: AuditService,
   metrics: Metrics,
   reason: TicketRejection,
   actor: UserKey | 'anonymous' = 'anonymous',
-  retryAfterSeconds?: number,
 ): ApiError {
-  audit.record(ticketRejected(reason, actor));
-  metrics.ticketsRejected.inc({ reason });
-  return new ApiError(reason, rejectionHeaders(reason, retryAfterSeconds));
+  recordTicketRejection(audit, metrics, reason, actor);
+  return new ApiError(reason, rejectionHeaders(reason));
 }
 
-function rejectionHeaders(
-  reason: TicketRejection,
-  retryAfterSeconds: number | undefined,
-): Record<string, string> {
+function rejectionHeaders(reason: TicketRejection): Record<string, string> {
   switch (reason) {
     case 'invalid_token':
       return { 'WWW-Authenticate': 'Bearer error="invalid_token"' };
     case 'unavailable':
-      return { 'Retry-After': String(retryAfterSeconds ?? UNAVAILABLE_RETRY_SECONDS) };
+      return { 'Retry-After': String(UNAVAILABLE_RETRY_SECONDS) };
     case 'rate_limited':
-      return retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) };
     case 'origin_not_allowed':
     case 'bad_request':
     case 'unsupported_principal':
