@@ -8,6 +8,7 @@ import { HealthModule } from './health/health.module.js';
 import { ErrorResponseFilter } from './http/error-response.filter.js';
 import { ResponseShapeInterceptor } from './http/response-shape.interceptor.js';
 import { LifecycleModule } from './lifecycle/lifecycle.module.js';
+import { LogoutModule } from './logout/logout.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { PublishModule } from './publish/publish.module.js';
 import { RedisModule } from './redis/redis.module.js';
@@ -30,6 +31,7 @@ export class AppModule {
         TicketsModule,
         GatewayModule,
         PublishModule,
+        LogoutModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ErrorResponseFilter },

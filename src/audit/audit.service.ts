@@ -92,6 +92,24 @@ export class AuditService
     }
   }
 
+  /**
+   * Records `entry` with a signed checkpoint right after it (no other record between them),
+   * and writes both now. Resolves true once both are durable, false when the sink fails or
+   * the queue is full (the caller must then not act as if it were recorded).
+   */
+  recordSealed(entry: AuditLogEntry): Promise<boolean> {
+    try {
+      if (this.closed || !this.queue.push({ entry, at: Date.now(), seal: true })) {
+        this.metrics.auditWriteFailures.inc({ reason: this.closed ? 'closed' : 'queue_full' });
+        return Promise.resolve(false);
+      }
+      this.accepted++;
+    } catch {
+      return Promise.resolve(false);
+    }
+    return this.flush();
+  }
+
   /** Records queued and not yet handed to the writer: what publish admission keeps bounded. */
   get backlog(): number {
     return this.queue.size;

@@ -17,12 +17,18 @@ import {
 export interface PendingEntry {
   readonly entry: AuditEntry;
   readonly at: number;
+  /**
+   * A signed checkpoint follows this record at once, with nothing between them (contract §8:
+   * a break-glass grant is sealed before anything else happens).
+   */
+  readonly seal?: boolean;
 }
 
 /**
  * Why a checkpoint was written; its record's `reason`. `start*` and `recovered*` open a file
  * session (the `_torn_tail` forms say that an interrupted write was cut off first); `rotation`
- * is the last record of a file about to be rotated, `after_rotation` the first of the next.
+ * is the last record of a file about to be rotated, `after_rotation` the first of the next;
+ * `sealed` follows a record that must be sealed at once (PendingEntry.seal).
  */
 export type CheckpointReason =
   | 'start'
@@ -33,7 +39,8 @@ export type CheckpointReason =
   | 'interval'
   | 'shutdown'
   | 'rotation'
-  | 'after_rotation';
+  | 'after_rotation'
+  | 'sealed';
 
 export interface LinkState {
   /** The last record of the chain; null while the file holds none. */
@@ -89,7 +96,8 @@ export function linkBatch(
     records.push(record);
     accepted.push(item);
     head = record;
-    if (++sinceCheckpoint >= checkpointEvery) checkpoint('count');
+    if (item.seal === true) checkpoint('sealed');
+    else if (++sinceCheckpoint >= checkpointEvery) checkpoint('count');
   }
   const wanted = options.checkpoint;
   if (wanted !== null && (wanted !== 'interval' || sinceCheckpoint > 0)) checkpoint(wanted);

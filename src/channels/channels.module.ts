@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { FanoutModule } from '../fanout/fanout.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import { StoresModule } from '../stores/stores.module.js';
+import { BreakGlassAccess } from './break-glass-access.js';
 import { ChannelIndex } from './channel-index.js';
 import { SubscriptionService } from './subscription-service.js';
 
@@ -17,7 +18,7 @@ import { SubscriptionService } from './subscription-service.js';
  */
 @Module({
   imports: [FanoutModule, MetricsModule, StoresModule],
-  providers: [ChannelIndex, SubscriptionService],
+  providers: [ChannelIndex, SubscriptionService, BreakGlassAccess],
   exports: [ChannelIndex, SubscriptionService],
 })
 export class ChannelsModule {}

@@ -16,6 +16,14 @@ export interface Subscriber {
   /** Who the session acts as now; a refresh may replace it. */
   readonly principal: Principal;
   readonly open: boolean;
+  /** Epoch ms at which the session's lease ends. */
+  readonly expiresAt: number;
+  /** The carecast scopes of the access token behind the session (BREAK_GLASS_SCOPE). */
+  readonly scopes: readonly string[];
+  /** When the break-glass grant on `channel` ends (epoch ms), or null without one. */
+  breakGlassUntil(channel: string): number | null;
+  grantBreakGlass(channel: string, until: number): void;
+  endBreakGlass(channel: string): void;
   /** Bytes queued on the connection and not yet written. */
   readonly bufferedAmount: number;
   /** Counts a subscribe against the per-connection rate; false when over it. */

@@ -12,17 +12,20 @@ import {
 } from '../core/audit-entries.js';
 import type {
   RevokeReason,
+  SubscribeBasis,
   SubscribeDenial,
   SubscribeRateLimit,
 } from '../core/audit-vocabulary.js';
+import type { BreakGlassRequest } from '../core/break-glass.js';
 import { type Channel, type ChannelName, formatChannel, parseChannel } from '../core/channel.js';
-import { type AllowBasis, authorizeSubscribe, needsCareTeamLookup } from '../core/policy.js';
+import { authorizeSubscribe, needsCareTeamLookup } from '../core/policy.js';
 import { type Position, recoveryOf } from '../core/position.js';
 import type { WsErrorCode } from '../core/protocol.js';
 import { Metrics } from '../metrics/metrics.js';
 import { CareTeamStore } from '../stores/care-team-store/care-team-store.js';
 import { ChannelLog, type HistoryRead } from '../stores/channel-log/channel-log.js';
 import { RateLimiter } from '../stores/rate-limiter/rate-limiter.js';
+import { BreakGlassAccess } from './break-glass-access.js';
 import { ChannelIndex } from './channel-index.js';
 import type { Subscriber } from './subscriber.js';
 
@@ -46,7 +49,7 @@ export type UnsubscribeOutcome = { ok: true } | { ok: false; code: WsErrorCode }
 
 /** The policy's decision, or a denial because the care-team facts could not be read. */
 type Decision =
-  | { readonly allow: true; readonly basis: AllowBasis }
+  | { readonly allow: true; readonly basis: SubscribeBasis }
   | { readonly allow: false; readonly reason: RevokeReason };
 
 /**
@@ -72,6 +75,7 @@ export class SubscriptionService {
     private readonly limiter: RateLimiter,
     private readonly audit: AuditService,
     private readonly metrics: Metrics,
+    private readonly breakGlass: BreakGlassAccess,
   ) {
     this.limits = config.websocket;
     this.historyOn = config.history.size > 0;
@@ -83,6 +87,7 @@ export class SubscriptionService {
     name: string,
     since: Position | null,
     now: number,
+    breakGlass: BreakGlassRequest | null = null,
   ): Promise<SubscribeOutcome> {
     const parsed = parseChannel(name);
     if (!parsed.ok) return this.deny(subscriber, 'invalid_channel', 'invalid_channel');
@@ -97,11 +102,28 @@ export class SubscriptionService {
     if (this.index.countOf(subscriber) >= this.limits.maxSubscriptionsPerConnection) {
       return this.deny(subscriber, 'too_many_subscriptions', 'too_many_subscriptions', channel);
     }
-    const decision = await this.decide(subscriber, parsed.channel);
-    if (!decision.allow) return this.deny(subscriber, 'forbidden', decision.reason, channel);
+    let basis: SubscribeBasis;
+    let audited = true;
+    if (breakGlass === null) {
+      const decision = await this.decide(subscriber, parsed.channel, now);
+      if (!decision.allow) return this.deny(subscriber, 'forbidden', decision.reason, channel);
+      basis = decision.basis;
+    } else {
+      const decision = await this.breakGlass.decide(
+        subscriber,
+        parsed.channel,
+        channel,
+        breakGlass,
+        now,
+      );
+      if (!decision.allow) return this.deny(subscriber, decision.code, decision.reason, channel);
+      basis = decision.basis;
+      // A new grant's record is `access.break_glass`, already sealed in the log.
+      audited = !decision.granted;
+    }
     subscriber.hold(channel);
     if (this.index.add(subscriber, channel)) await this.index.followed();
-    return this.position(subscriber, channel, since, decision.basis, now);
+    return this.position(subscriber, channel, since, basis, now, audited);
   }
 
   unsubscribe(subscriber: Subscriber, name: string): UnsubscribeOutcome {
@@ -127,10 +149,24 @@ export class SubscriptionService {
   async reevaluate(subscriber: Subscriber, channel: string): Promise<void> {
     const parsed = parseChannel(channel);
     if (!parsed.ok || !this.index.has(subscriber, channel)) return;
-    const decision = await this.decide(subscriber, parsed.channel);
+    // A live break-glass grant holds whatever the care team does meanwhile.
+    const decision = await this.decide(subscriber, parsed.channel, Date.now());
     if (decision.allow || !this.index.remove(subscriber, channel)) return;
     subscriber.send({ type: 'revoked', channel });
     this.audit.record(wsRevoked(subscriber, formatChannel(parsed.channel), decision.reason));
+  }
+
+  /**
+   * A break-glass grant ran out (the session sweep): the subscription ends with a `revoked`
+   * frame unless the policy now allows it on its own (the doctor joined the care team).
+   */
+  async grantEnded(subscriber: Subscriber, channel: string): Promise<void> {
+    const parsed = parseChannel(channel);
+    if (!parsed.ok || !this.index.has(subscriber, channel)) return;
+    const decision = await this.decide(subscriber, parsed.channel, Date.now());
+    if (decision.allow || !this.index.remove(subscriber, channel)) return;
+    subscriber.send({ type: 'revoked', channel });
+    this.audit.record(wsRevoked(subscriber, formatChannel(parsed.channel), 'break_glass_expired'));
   }
 
   /**
@@ -141,8 +177,9 @@ export class SubscriptionService {
     subscriber: Subscriber,
     channel: ChannelName,
     since: Position | null,
-    basis: AllowBasis | null,
+    basis: SubscribeBasis | null,
     now: number,
+    audited = true,
   ): Promise<SubscribeOutcome> {
     const held = basis !== null || since !== null;
     let read: HistoryRead;
@@ -158,7 +195,7 @@ export class SubscriptionService {
     if (recovered !== null) {
       this.metrics.recoveries.inc({ outcome: recovered ? 'recovered' : 'not_recovered' });
     }
-    if (basis !== null) {
+    if (basis !== null && audited) {
       this.audit.record(
         recovered === null
           ? wsSubscribeAllowed(subscriber, channel, basis)
@@ -174,7 +211,7 @@ export class SubscriptionService {
     return { ok: true, catchUp: { channel, position: read.position, recovered, replay, held } };
   }
 
-  private async decide(subscriber: Subscriber, channel: Channel): Promise<Decision> {
+  private async decide(subscriber: Subscriber, channel: Channel, now: number): Promise<Decision> {
     const principal = subscriber.principal;
     let careTeamMember = false;
     if (needsCareTeamLookup(principal, channel)) {
@@ -184,7 +221,11 @@ export class SubscriptionService {
         return { allow: false, reason: 'facts_unavailable' };
       }
     }
-    return authorizeSubscribe(principal, channel, { careTeamMember });
+    const decision = authorizeSubscribe(principal, channel, { careTeamMember });
+    if (!decision.allow && this.breakGlass.withinGrant(subscriber, formatChannel(channel), now)) {
+      return { allow: true, basis: 'break_glass' };
+    }
+    return decision;
   }
 
   /** The refusal reason when over a rate, else null. The per-user rate is cluster-wide. */
@@ -209,7 +250,7 @@ export class SubscriptionService {
   /** `channel` only once the name parsed: an invalid name is never recorded. */
   private deny(
     subscriber: Subscriber,
-    code: Exclude<WsErrorCode, 'rate_limited'>,
+    code: WsErrorCode,
     reason: SubscribeDenial,
     channel?: ChannelName,
   ): { ok: false; code: WsErrorCode } {

@@ -53,6 +53,24 @@ export interface Config {
     readonly audience: string;
     readonly algorithms: readonly AccessTokenAlgorithm[];
     readonly clockToleranceSeconds: number;
+    /** `aud` a back-channel logout token must contain (AUTH_LOGOUT_AUDIENCE, default the audience). */
+    readonly logoutAudience: string;
+    /**
+     * The longest an access token of the identity provider lives (`exp - iat`): how long a
+     * back-channel logout keeps refusing tickets for that user's older tokens.
+     */
+    readonly maxTokenLifetimeSeconds: number;
+    /** RATE_BACKCHANNEL_LOGOUT: logout requests the cluster accepts, all callers together. */
+    readonly logoutRate: RateLimit;
+  };
+  /** Break-glass subscribe (contract §8). */
+  readonly breakGlass: {
+    /** The access-token scope that allows it. */
+    readonly scope: string;
+    /** The reason codes a client may give; each is also an audit reason and a metric label. */
+    readonly reasons: readonly string[];
+    readonly ratePerUser: RateLimit;
+    readonly grantSeconds: number;
   };
   readonly tickets: {
     readonly secret: string;

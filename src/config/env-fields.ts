@@ -110,6 +110,8 @@ export function isUrl(s: string, protocols: readonly string[]): boolean {
 
 export const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
 export const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** A break-glass reason code: it becomes an audit reason and a metric label, so it is tight. */
+export const BREAK_GLASS_REASON = /^[a-z][a-z0-9_]{0,31}$/;
 export const NOTIFICATION_KIND = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 
 /** `kid:secret` with a usable key id and a secret of at least `minBytes`. */

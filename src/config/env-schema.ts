@@ -8,6 +8,7 @@ import {
   isOrigin,
   isUrl,
   list,
+  BREAK_GLASS_REASON,
   NODE_ID,
   NOTIFICATION_KIND,
   port,
@@ -82,6 +83,24 @@ export const envSchema = z.object({
     )
     .transform((algs) => algs as (typeof ALGORITHMS)[number][] | undefined),
   AUTH_CLOCK_TOLERANCE_SECONDS: integer(5, 0, 300),
+  AUTH_LOGOUT_AUDIENCE: z.string().optional(),
+  AUTH_MAX_TOKEN_LIFETIME_SECONDS: integer(86_400, 60, 2_592_000),
+  RATE_BACKCHANNEL_LOGOUT: rate('50/1s'),
+
+  BREAK_GLASS_SCOPE: z
+    .string()
+    .default('carecast/break-glass')
+    .refine((s) => /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/.test(s), {
+      error: 'must be one OAuth scope token (printable ASCII, no space, quote or backslash)',
+    }),
+  BREAK_GLASS_REASONS: list(
+    (s) => BREAK_GLASS_REASON.test(s),
+    'a reason code of a-z 0-9 _ starting with a letter (at most 32)',
+  ).transform((reasons) =>
+    reasons.length > 0 ? [...new Set(reasons)] : ['emergency', 'coverage', 'patient_request'],
+  ),
+  RATE_BREAK_GLASS_PER_USER: rate('3/3600s'),
+  BREAK_GLASS_SECONDS: integer(900, 1, 3600),
 
   TICKET_SECRET: secret(MIN_SECRET_BYTES),
   TICKET_TTL_SECONDS: integer(60, 1, 60),

@@ -109,6 +109,12 @@ export function parseConfig(
       ratePerKey: e.RATE_PUBLISH_PER_KEY,
       maxInFlight: e.PUBLISH_MAX_IN_FLIGHT,
     },
+    breakGlass: {
+      scope: e.BREAK_GLASS_SCOPE,
+      reasons: e.BREAK_GLASS_REASONS,
+      ratePerUser: e.RATE_BREAK_GLASS_PER_USER,
+      grantSeconds: e.BREAK_GLASS_SECONDS,
+    },
     history: { size: e.HISTORY_SIZE, ttlSeconds: e.HISTORY_TTL_SECONDS },
     redis: { topology: redis, keyPrefix: e.REDIS_KEY_PREFIX },
     audit: {
@@ -221,6 +227,9 @@ function accessTokenKeys(
     audience: e.AUTH_AUDIENCE ?? DEV_TOKEN_AUDIENCE,
     algorithms: [...new Set(algorithms)],
     clockToleranceSeconds: e.AUTH_CLOCK_TOLERANCE_SECONDS,
+    logoutAudience: e.AUTH_LOGOUT_AUDIENCE ?? e.AUTH_AUDIENCE ?? DEV_TOKEN_AUDIENCE,
+    maxTokenLifetimeSeconds: e.AUTH_MAX_TOKEN_LIFETIME_SECONDS,
+    logoutRate: e.RATE_BACKCHANNEL_LOGOUT,
   };
 }
 

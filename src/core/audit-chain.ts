@@ -32,6 +32,8 @@ export const AUDIT_EVENTS = [
   'careteam.added',
   'careteam.removed',
   'user.disconnected',
+  'user.logged_out',
+  'access.break_glass',
   'rate.limited',
   'audit.checkpoint',
 ] as const;

@@ -12,10 +12,13 @@ import type { AuditEntry, AuditEvent } from './audit-chain.js';
 import type {
   AuditActor,
   AuditReasons,
+  BreakGlassReasonCode,
   CareTeamChange,
   CareTeamEvent,
   DeliveryFailure,
   DisconnectReason,
+  GrantExpired,
+  LogoutProblem,
   NotificationRejection,
   PublishResult,
   RecoveryOutcome,
@@ -23,6 +26,7 @@ import type {
   RequestRateLimit,
   RevokeReason,
   ServiceActor,
+  SubscribeBasis,
   SubscribeDenial,
   SubscribeRateLimit,
   TicketRejection,
@@ -31,7 +35,6 @@ import type {
 import type { ChannelName } from './channel.js';
 import { closeCodeOf } from './close-codes.js';
 import type { OpaqueId } from './opaque-id.js';
-import type { AllowBasis } from './policy.js';
 import type { UserKey } from './principal.js';
 import type { SignatureFailure } from './publisher-signature.js';
 import type { UpgradeRejection } from './upgrade.js';
@@ -112,7 +115,11 @@ export function wsClosed(session: SessionRef, reason: WsCloseReason, code: numbe
   return entry('ws.closed', 'ok', reason, session.userKey, onSession(session, { code }));
 }
 
-export function wsSubscribeAllowed(session: SessionRef, channel: ChannelName, basis: AllowBasis) {
+export function wsSubscribeAllowed(
+  session: SessionRef,
+  channel: ChannelName,
+  basis: SubscribeBasis,
+) {
   return entry('ws.subscribe', 'allow', basis, session.userKey, onSession(session, { channel }));
 }
 
@@ -120,7 +127,7 @@ export function wsSubscribeAllowed(session: SessionRef, channel: ChannelName, ba
 export function wsSubscribeRecovering(
   session: SessionRef,
   channel: ChannelName,
-  basis: AllowBasis,
+  basis: SubscribeBasis,
   outcome: RecoveryOutcome,
 ) {
   const reason = `${basis}:${outcome}` as const;
@@ -141,7 +148,11 @@ export function wsUnsubscribed(session: SessionRef, channel: ChannelName) {
   return entry('ws.unsubscribe', 'ok', 'client_request', session.userKey, optional);
 }
 
-export function wsRevoked(session: SessionRef, channel: ChannelName, reason: RevokeReason) {
+export function wsRevoked(
+  session: SessionRef,
+  channel: ChannelName,
+  reason: RevokeReason | GrantExpired,
+) {
   return entry('ws.revoked', 'deny', reason, session.userKey, onSession(session, { channel }));
 }
 
@@ -209,7 +220,7 @@ export function userDisconnected(user: UserKey, reason: DisconnectReason) {
 }
 
 /** An HTTP route's named limit refused the request of `actor`. */
-export function rateLimited(limit: RequestRateLimit, actor: UserKey | ServiceActor) {
+export function rateLimited(limit: RequestRateLimit, actor: UserKey | ServiceActor | 'anonymous') {
   return entry('rate.limited', 'deny', limit, actor);
 }
 
@@ -219,4 +230,33 @@ export function subscribeRateLimited(
   channel: ChannelName,
 ) {
   return entry('rate.limited', 'deny', limit, session.userKey, onSession(session, { channel }));
+}
+
+/**
+ * A back-channel logout was accepted (contract §8). On the node that received it, `actor` is
+ * the user key when the logout token names a carecast user, else `anonymous`; every node that
+ * then closes sessions records one more per user closed there, with that user as actor.
+ */
+export function userLoggedOut(actor: UserKey | 'anonymous', outcome: 'allow' | 'ok') {
+  return entry('user.logged_out', outcome, 'backchannel', actor);
+}
+
+/** A back-channel logout request refused with 400: no token claim is trusted, so `anonymous`. */
+export function logoutRefused(problem: LogoutProblem) {
+  return entry('user.logged_out', 'deny', `backchannel_refused:${problem}`, 'anonymous');
+}
+
+/** A break-glass grant (contract §8); the log seals it with a checkpoint right after. */
+export function breakGlassGranted(
+  session: SessionRef,
+  channel: ChannelName,
+  reason: BreakGlassReasonCode,
+) {
+  return entry(
+    'access.break_glass',
+    'allow',
+    reason,
+    session.userKey,
+    onSession(session, { channel }),
+  );
 }

@@ -7,8 +7,10 @@
  * or anything a request carried; ids go only into `actor`, `jti`, `conn`, `channel` and
  * `notification`.
  */
+import type { BreakGlassDenial } from './break-glass.js';
 import type { CloseReason } from './close-codes.js';
 import type { HttpErrorCode } from './error-codes.js';
+import type { LogoutClaimProblem } from './logout-token.js';
 import type { AllowBasis, DenyReason } from './policy.js';
 import type { UserKey } from './principal.js';
 import type { WsErrorCode } from './protocol.js';
@@ -50,16 +52,51 @@ export type SubscribeDenial =
   | Extract<WsErrorCode, 'invalid_channel' | 'too_many_subscriptions'>
   | DenyReason
   | FactsUnavailable
-  | 'history_unavailable';
+  | 'history_unavailable'
+  | BreakGlassDenial
+  /** The break-glass grant rate could not be counted (its store is down). */
+  | 'break_glass_rate_unavailable'
+  /** The break-glass record could not be made durable and sealed, so nothing was granted. */
+  | 'break_glass_audit_unavailable';
 
 /** Whether a subscribe with `since` replayed what the client missed (contract §4). */
 export type RecoveryOutcome = 'recovered' | 'not_recovered';
 
+/**
+ * Why a subscribe was allowed: the policy's basis, or `break_glass` for a subscribe within a
+ * live break-glass grant of the session (the grant itself is `access.break_glass`).
+ */
+export type SubscribeBasis = AllowBasis | 'break_glass';
+
 /** `ws.subscribe` allow of a subscribe with `since`: why allowed, and whether it recovered. */
-export type RecoveringSubscribe = `${AllowBasis}:${RecoveryOutcome}`;
+export type RecoveringSubscribe = `${SubscribeBasis}:${RecoveryOutcome}`;
 
 /** `ws.revoked`: the policy, asked again, no longer allows the subscription. */
 export type RevokeReason = DenyReason | FactsUnavailable;
+
+/** `ws.revoked` of a break-glass subscription whose grant ran out. */
+export type GrantExpired = 'break_glass_expired';
+
+/**
+ * `access.break_glass`: the reason code the doctor gave. One of BREAK_GLASS_REASONS, which
+ * config restricts to `[a-z][a-z0-9_]{0,31}`: chosen by the operator, never free text.
+ */
+export type BreakGlassReasonCode = string;
+
+/** `user.logged_out` of an accepted back-channel logout (contract §8). */
+export type LogoutReason = 'backchannel';
+
+/** Why `POST /v1/backchannel-logout` answered 400: which check the request failed. */
+export type LogoutProblem =
+  | 'malformed_request'
+  | 'invalid_token'
+  | LogoutClaimProblem
+  | 'replayed'
+  | 'rate_limited'
+  | 'unavailable';
+
+/** `user.logged_out` deny: `backchannel_refused:<problem>`. */
+export type LogoutRefusal = `backchannel_refused:${LogoutProblem}`;
 
 /** `ws.refreshed` deny: the ticket did not verify, was spent, or names another user. */
 export type RefreshRefusal =
@@ -91,7 +128,7 @@ export type DisconnectReason = 'disconnected' | 'disconnected_and_blocked';
 export type SubscribeRateLimit = 'connection_rate' | 'user_rate' | 'rate_store_unavailable';
 
 /** `rate.limited` on an HTTP route: which named limit refused the request. */
-export type RequestRateLimit = 'tickets_per_user' | 'publish_per_key';
+export type RequestRateLimit = 'tickets_per_user' | 'publish_per_key' | 'backchannel_logout';
 
 /** The reasons of every constructed event, by event (checkpoints are the writer's own). */
 export interface AuditReasons {
@@ -100,9 +137,9 @@ export interface AuditReasons {
   'ws.upgrade_rejected': UpgradeRejection;
   'ws.connected': 'connected';
   'ws.closed': WsCloseReason;
-  'ws.subscribe': AllowBasis | RecoveringSubscribe | SubscribeDenial;
+  'ws.subscribe': SubscribeBasis | RecoveringSubscribe | SubscribeDenial;
   'ws.unsubscribe': 'client_request';
-  'ws.revoked': RevokeReason;
+  'ws.revoked': RevokeReason | GrantExpired;
   'ws.refreshed': 'refreshed' | RefreshRefusal;
   'notification.published': PublishResult;
   'notification.rejected': NotificationRejection | SignatureRejection;
@@ -110,5 +147,7 @@ export interface AuditReasons {
   'careteam.added': 'care_team_member_added';
   'careteam.removed': 'care_team_member_removed';
   'user.disconnected': DisconnectReason;
+  'user.logged_out': LogoutReason | LogoutRefusal;
+  'access.break_glass': BreakGlassReasonCode;
   'rate.limited': SubscribeRateLimit | RequestRateLimit;
 }

@@ -4,6 +4,8 @@
  */
 export type HttpErrorCode =
   | 'bad_request'
+  /** `POST /v1/backchannel-logout` refused (OIDC Back-Channel Logout 1.0 §2.8). */
+  | 'invalid_request'
   | 'invalid_token'
   | 'invalid_signature'
   | 'tls_required'

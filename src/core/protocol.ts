@@ -10,6 +10,8 @@ export const PROTOCOL = 'carecast.v1';
 const FRAME_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_CHANNEL_LENGTH = 200;
 const MAX_TICKET_LENGTH = 4096;
+/** A reason's shape; whether it is one of BREAK_GLASS_REASONS is the decision's to say. */
+const MAX_REASON_LENGTH = 64;
 
 export type ClientFrame =
   | {
@@ -18,6 +20,8 @@ export type ClientFrame =
       readonly channel: string;
       /** The last position the client saw: recover what it missed. */
       readonly since?: Position;
+      /** Break-glass access (contract §8): the reason code; the allowlist is checked later. */
+      readonly breakGlass?: { readonly reason: string };
     }
   | { readonly type: 'unsubscribe'; readonly id: string; readonly channel: string }
   | { readonly type: 'refresh'; readonly id: string; readonly ticket: string }
@@ -56,7 +60,7 @@ export type FrameError = { readonly code: 'bad_request' | 'unknown_type'; readon
 export type ParsedFrame = { ok: true; frame: ClientFrame } | { ok: false; error: FrameError };
 
 const FIELDS: Record<ClientFrame['type'], readonly string[]> = {
-  subscribe: ['type', 'id', 'channel', 'since'],
+  subscribe: ['type', 'id', 'channel', 'since', 'breakGlass'],
   unsubscribe: ['type', 'id', 'channel'],
   refresh: ['type', 'id', 'ticket'],
   ping: ['type', 'id'],
@@ -90,10 +94,27 @@ export function parseClientFrame(text: string): ParsedFrame {
       ) {
         return fail('bad_request', id);
       }
-      if (!Object.hasOwn(raw, 'since')) return { ok: true, frame: { type: kind, id, channel } };
-      const since = parseSince(raw.since);
-      if (since === null) return fail('bad_request', id);
-      return { ok: true, frame: { type: 'subscribe', id, channel, since } };
+      if (kind === 'unsubscribe') return { ok: true, frame: { type: kind, id, channel } };
+      let since: Position | undefined;
+      if (Object.hasOwn(raw, 'since')) {
+        since = parseSince(raw.since) ?? undefined;
+        if (since === undefined) return fail('bad_request', id);
+      }
+      let breakGlass: { reason: string } | undefined;
+      if (Object.hasOwn(raw, 'breakGlass')) {
+        breakGlass = parseBreakGlass(raw.breakGlass) ?? undefined;
+        if (breakGlass === undefined) return fail('bad_request', id);
+      }
+      return {
+        ok: true,
+        frame: {
+          type: 'subscribe',
+          id,
+          channel,
+          ...(since !== undefined ? { since } : {}),
+          ...(breakGlass !== undefined ? { breakGlass } : {}),
+        },
+      };
     }
     case 'refresh': {
       const ticket = raw.ticket;
@@ -109,6 +130,15 @@ export function parseClientFrame(text: string): ParsedFrame {
 
 export function encodeServerFrame(frame: ServerFrame): string {
   return JSON.stringify(frame);
+}
+
+/** Exactly `{"reason":"<string>"}`, the reason 1-64 characters. */
+function parseBreakGlass(value: unknown): { reason: string } | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const keys = Object.keys(value);
+  const reason = (value as Record<string, unknown>).reason;
+  if (keys.length !== 1 || keys[0] !== 'reason' || typeof reason !== 'string') return null;
+  return reason.length > 0 && reason.length <= MAX_REASON_LENGTH ? { reason } : null;
 }
 
 function fail(code: FrameError['code'], id?: string): ParsedFrame {

@@ -1,3 +1,4 @@
+import { IDP_DIGEST, type IdpDigest, type IdpSession, NO_IDP_SESSION } from './idp-session.js';
 import { isOpaqueId, type OpaqueId } from './opaque-id.js';
 import type { Principal } from './principal.js';
 
@@ -22,6 +23,15 @@ export interface TicketClaims {
   readonly lease: number;
   /** A doctor's SMART launch patient, carried so the session keeps that context. */
   readonly patient?: OpaqueId;
+  /** Digest of the access token's `sub` (idp-session.ts), for back-channel logout. */
+  readonly idp_sub?: IdpDigest;
+  /** Digest of the access token's `sid`, for back-channel logout. */
+  readonly idp_sid?: IdpDigest;
+  /**
+   * The access token's scopes that carecast acts on (today only BREAK_GLASS_SCOPE), space
+   * separated as in OAuth; absent when it had none of them. Never the token's other scopes.
+   */
+  readonly scope?: string;
 }
 
 export interface TicketGrant {
@@ -29,14 +39,34 @@ export interface TicketGrant {
   readonly jti: string;
   /** Epoch ms at which the access token behind this ticket expires. */
   readonly accessTokenExpiresAt: number;
+  /** The ticket's own `iat`, epoch seconds: a ticket minted at or before a logout is refused. */
+  readonly issuedAt: number;
+  /** Digests of the access token's `sub` and `sid`. */
+  readonly idp: IdpSession;
+  /** The carecast scopes of the access token (ticket claim `scope`). */
+  readonly scopes: readonly string[];
 }
+
+/** What the ticket carries beyond the principal, from the verified access token. */
+export interface TicketContext {
+  readonly idp: IdpSession;
+  readonly scopes: readonly string[];
+}
+
+export const NO_TICKET_CONTEXT: TicketContext = { idp: NO_IDP_SESSION, scopes: [] };
+
+/** A scope token as OAuth defines it (RFC 6749 §3.3). */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
+const MAX_SCOPES = 8;
 
 export function buildTicketClaims(
   principal: Principal,
   opts: { jti: string; nowMs: number; ttlSeconds: number; accessTokenExp: number },
+  context: TicketContext = NO_TICKET_CONTEXT,
 ): TicketClaims {
   const iat = Math.floor(opts.nowMs / 1000);
   const launch = principal.role === 'doctor' ? principal.launchPatient : null;
+  const { idp, scopes } = context;
   return {
     aud: TICKET_AUDIENCE,
     sub: principal.id,
@@ -47,6 +77,9 @@ export function buildTicketClaims(
     exp: Math.min(iat + opts.ttlSeconds, opts.accessTokenExp),
     lease: opts.accessTokenExp,
     ...(launch ? { patient: launch } : {}),
+    ...(idp.sub !== null ? { idp_sub: idp.sub } : {}),
+    ...(idp.sid !== null ? { idp_sid: idp.sid } : {}),
+    ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
   };
 }
 
@@ -54,12 +87,16 @@ export function buildTicketClaims(
 export function readTicketClaims(
   claims: Readonly<Record<string, unknown>>,
 ): { ok: true; grant: TicketGrant } | { ok: false; error: 'ticket_invalid' } {
-  const { sub, role, jti, lease, patient } = claims;
+  const { sub, role, jti, lease, patient, iat } = claims;
   if (!isOpaqueId(sub) || typeof jti !== 'string' || !TICKET_ID.test(jti)) {
     return { ok: false, error: 'ticket_invalid' };
   }
   if (typeof lease !== 'number' || !Number.isSafeInteger(lease))
     return { ok: false, error: 'ticket_invalid' };
+  if (typeof iat !== 'number' || !Number.isSafeInteger(iat))
+    return { ok: false, error: 'ticket_invalid' };
+  const context = readContext(claims);
+  if (context === null) return { ok: false, error: 'ticket_invalid' };
   let principal: Principal;
   switch (role) {
     case 'patient':
@@ -74,7 +111,28 @@ export function readTicketClaims(
     default:
       return { ok: false, error: 'ticket_invalid' };
   }
-  return { ok: true, grant: { principal, jti, accessTokenExpiresAt: lease * 1000 } };
+  return {
+    ok: true,
+    grant: { principal, jti, accessTokenExpiresAt: lease * 1000, issuedAt: iat, ...context },
+  };
+}
+
+/** `idp_sub`, `idp_sid` and `scope` when present, each exactly of its shape; else null. */
+function readContext(claims: Readonly<Record<string, unknown>>): TicketContext | null {
+  const digest = (name: string): IdpDigest | null | undefined => {
+    const value = Object.hasOwn(claims, name) ? claims[name] : undefined;
+    if (value === undefined) return null;
+    return typeof value === 'string' && IDP_DIGEST.test(value) ? value : undefined;
+  };
+  const sub = digest('idp_sub');
+  const sid = digest('idp_sid');
+  if (sub === undefined || sid === undefined) return null;
+  const scope = Object.hasOwn(claims, 'scope') ? claims.scope : undefined;
+  if (scope === undefined) return { idp: { sub, sid }, scopes: [] };
+  if (typeof scope !== 'string') return null;
+  const scopes = scope.split(' ');
+  if (scopes.length > MAX_SCOPES || !scopes.every((s) => SCOPE_TOKEN.test(s))) return null;
+  return { idp: { sub, sid }, scopes };
 }
 
 /** A session ends at the earlier of SESSION_MAX_SECONDS from now and the access token's expiry. */

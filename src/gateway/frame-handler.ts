@@ -59,6 +59,7 @@ export class FrameHandler {
           frame.channel,
           since,
           Date.now(),
+          frame.breakGlass ?? null,
         );
         return this.answer(session, frame.id, outcome);
       }
@@ -92,6 +93,7 @@ export class FrameHandler {
     session.extend(
       verified.grant.principal,
       sessionExpiry(now, this.sessionMaxSeconds, verified.grant.accessTokenExpiresAt),
+      verified.grant,
     );
     // The new ticket may drop a launch context: what it no longer allows is revoked.
     await this.subscriptions.reevaluateAll(session);

@@ -10,6 +10,8 @@ import type { Config } from '../config/config.types.js';
 import { DrainState } from '../lifecycle/drain-state.js';
 import { Metrics } from '../metrics/metrics.js';
 import { ConnectionCounter, slotLeaseMs } from '../stores/connection-counter/connection-counter.js';
+import { SubscriptionService } from '../channels/subscription-service.js';
+import { logoutMatches, type LogoutTarget } from '../core/idp-session.js';
 import type { Session } from './session.js';
 
 const SWEEP_INTERVAL_MS = 500;
@@ -18,7 +20,8 @@ const CLOSE_HANDSHAKE_MS = 5000;
 
 /**
  * This node's live sessions and the one sweep timer of the process: each tick closes
- * expired leases (4001) within a second of their end, and every heartbeat interval it closes
+ * expired leases (4001) within a second of their end, ends break-glass grants that ran out
+ * (a `revoked` frame, through SubscriptionService.grantEnded), and every heartbeat interval it closes
  * sessions that missed the last ping (4002), pings the rest and renews their connection
  * slots. No timer per connection.
  */
@@ -36,6 +39,7 @@ export class SessionRegistry implements OnModuleInit, OnApplicationShutdown {
     @Inject(CONFIG) config: Config,
     private readonly connections: ConnectionCounter,
     private readonly metrics: Metrics,
+    private readonly subscriptions: SubscriptionService,
     drain: DrainState,
   ) {
     this.heartbeatMs = config.websocket.heartbeatSeconds * 1000;
@@ -74,6 +78,16 @@ export class SessionRegistry implements OnModuleInit, OnApplicationShutdown {
     return [...(this.byUser.get(userKey) ?? [])];
   }
 
+  /**
+   * This node's open sessions whose access token a back-channel logout names. A scan of all
+   * sessions: logouts are rare, and the provider's `sub` need not be the carecast user id.
+   */
+  forLogout(target: LogoutTarget): Session[] {
+    return [...this.sessions].filter(
+      (s) => s.closingSince === null && logoutMatches(target, s.idp),
+    );
+  }
+
   sweep(now: number): void {
     const heartbeat = now >= this.nextHeartbeatAt;
     if (heartbeat) this.nextHeartbeatAt = now + this.heartbeatMs;
@@ -82,11 +96,19 @@ export class SessionRegistry implements OnModuleInit, OnApplicationShutdown {
         if (now - session.closingSince > CLOSE_HANDSHAKE_MS) session.terminate();
       } else if (now >= session.expiresAt) {
         session.close('session_expired', now);
-      } else if (heartbeat) {
-        session.heartbeat(now);
+      } else {
+        // Break-glass grants end here too: one sweep for the process, no timer per grant.
+        for (const channel of session.expireGrants(now)) this.grantEnded(session, channel);
+        if (heartbeat) session.heartbeat(now);
       }
     }
     if (heartbeat) this.renewSlots(now);
+  }
+
+  private grantEnded(session: Session, channel: string): void {
+    this.subscriptions
+      .grantEnded(session, channel)
+      .catch(() => session.close('internal_error', Date.now()));
   }
 
   /** Drain: close every session with 1001 and wait until all are gone (bounded). */

@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import type { BusMessage } from '../core/bus-message.js';
 import { type CloseReason, closeCodeOf } from '../core/close-codes.js';
+import type { IdpSession } from '../core/idp-session.js';
 import { type Principal, type UserKey, userKey } from '../core/principal.js';
 import { encodeServerFrame, type ServerFrame } from '../core/protocol.js';
 import {
@@ -12,6 +13,7 @@ import {
   type SubscribeWindow,
   type WindowRate,
 } from '../core/session-counters.js';
+import type { TicketContext } from '../core/ticket.js';
 import type { Subscriber } from '../channels/subscriber.js';
 import type { Admission } from './upgrade-authenticator.js';
 
@@ -29,6 +31,10 @@ export class Session implements Subscriber {
   readonly userKey: UserKey;
   readonly connectedAt: number;
   private currentPrincipal: Principal;
+  /** Digests of the access token's `sub` and `sid`, and its carecast scopes; never the token. */
+  private context: TicketContext;
+  /** Break-glass grants: channel to the epoch ms it ends; null while there are none. */
+  private grants: Map<string, number> | null = null;
   /** Epoch ms at which the lease ends unless a refresh extends it. */
   private leaseEnd: number;
   /** A ping went out and no pong has come back yet. */
@@ -53,6 +59,7 @@ export class Session implements Subscriber {
     this.id = admission.connectionId;
     this.slotKey = admission.slotKey;
     this.currentPrincipal = admission.grant.principal;
+    this.context = { idp: admission.grant.idp, scopes: admission.grant.scopes };
     this.userKey = userKey(this.currentPrincipal);
     this.connectedAt = nowMs;
     this.leaseEnd = expiresAt;
@@ -64,6 +71,38 @@ export class Session implements Subscriber {
 
   get expiresAt(): number {
     return this.leaseEnd;
+  }
+
+  /** Who the identity provider knows this session as, for back-channel logout. */
+  get idp(): IdpSession {
+    return this.context.idp;
+  }
+
+  get scopes(): readonly string[] {
+    return this.context.scopes;
+  }
+
+  breakGlassUntil(channel: string): number | null {
+    return this.grants?.get(channel) ?? null;
+  }
+
+  grantBreakGlass(channel: string, until: number): void {
+    this.grants ??= new Map();
+    this.grants.set(channel, until);
+  }
+
+  endBreakGlass(channel: string): void {
+    this.grants?.delete(channel);
+    if (this.grants?.size === 0) this.grants = null;
+  }
+
+  /** Ends and returns the grants over at `nowMs`; cheap when there are none (the sweep). */
+  expireGrants(nowMs: number): string[] {
+    if (this.grants === null) return [];
+    const ended: string[] = [];
+    for (const [channel, until] of this.grants) if (until <= nowMs) ended.push(channel);
+    for (const channel of ended) this.endBreakGlass(channel);
+    return ended;
   }
 
   get closingSince(): number | null {
@@ -114,10 +153,14 @@ export class Session implements Subscriber {
     return held.messages;
   }
 
-  /** A refresh: the new ticket's principal and lease replace the old ones. */
-  extend(principal: Principal, expiresAt: number): void {
+  /**
+   * A refresh: the new ticket's principal, lease and (when given) provider session and scopes
+   * replace the old ones. Break-glass grants keep their end: a refresh never lengthens one.
+   */
+  extend(principal: Principal, expiresAt: number, context: TicketContext = this.context): void {
     this.currentPrincipal = principal;
     this.leaseEnd = expiresAt;
+    this.context = { idp: context.idp, scopes: context.scopes };
   }
 
   /** Counts a subscribe against RATE_SUBSCRIBE_PER_CONNECTION; false when over it. */

@@ -16,6 +16,7 @@ import { DrainingGuard, HandshakeGuard, TlsTransportGuard } from './upgrade-requ
 import { rejectUpgrade, retryAfterOf, upgradeStatusOf } from './upgrade-response.js';
 import {
   ConnectionCapGuard,
+  LoggedOutTicketGuard,
   TicketRedemptionGuard,
   TicketSignatureGuard,
   UserBlockGuard,
@@ -78,7 +79,7 @@ export class UpgradeAuthenticator implements OnModuleInit {
   /**
    * Reached only when every guard passed, in the contract's order (§4): transport, Origin,
    * handshake, draining, ticket signature and claims, single-use redemption, user block,
-   * per-user connection cap.
+   * back-channel logout, per-user connection cap.
    */
   @UseGuards(
     TlsTransportGuard,
@@ -88,6 +89,7 @@ export class UpgradeAuthenticator implements OnModuleInit {
     TicketSignatureGuard,
     TicketRedemptionGuard,
     UserBlockGuard,
+    LoggedOutTicketGuard,
     ConnectionCapGuard,
   )
   admit(_req: IncomingMessage, attempt: UpgradeAttempt): Admission {

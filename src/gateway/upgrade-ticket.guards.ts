@@ -3,6 +3,8 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@ne
 import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
 import { ConnectionCounter, slotLeaseMs } from '../stores/connection-counter/connection-counter.js';
+import { loggedOutBy, watermarkKeysFor } from '../core/idp-session.js';
+import { LogoutStore } from '../stores/logout-store/logout-store.js';
 import { TicketStore } from '../stores/ticket-store/ticket-store.js';
 import { UserBlocks } from '../stores/user-blocks/user-blocks.js';
 import { TicketSigner } from '../tickets/ticket-signer.js';
@@ -91,6 +93,26 @@ export class ConnectionCapGuard implements CanActivate {
     );
     if (!acquired) throw attempt.refusal('too_many_connections');
     attempt.holdSlot(connectionId, slotKey);
+    return true;
+  }
+}
+
+/**
+ * `ticket_invalid` for a ticket minted at or before a back-channel logout of the session it
+ * came from (contract §8): a ticket obtained just before the logout must not open a session
+ * after it. The ticket's own `iat` is compared: a ticket minted after the logout can only come
+ * from a newer token, since the ticket endpoint refuses the older ones.
+ */
+@Injectable()
+export class LoggedOutTicketGuard implements CanActivate {
+  constructor(private readonly logouts: LogoutStore) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const attempt = upgradeAttemptOf(context);
+    const keys = watermarkKeysFor(attempt.grant.idp);
+    if (keys.length === 0) return true;
+    const at = await this.logouts.loggedOutAt(keys, attempt.startedAt);
+    if (loggedOutBy(attempt.grant.issuedAt, at)) throw attempt.refusal('ticket_invalid');
     return true;
   }
 }

@@ -4,6 +4,7 @@ import type { HttpErrorCode } from '../core/error-codes.js';
 export function httpStatusOf(code: HttpErrorCode): number {
   switch (code) {
     case 'bad_request':
+    case 'invalid_request':
       return 400;
     case 'invalid_token':
     case 'invalid_signature':

@@ -141,6 +141,18 @@ export const METRIC_DEFINITIONS: readonly MetricDefinition[] = [
     help: 'Publishes to the fan-out bus refused because Redis was unavailable, by kind',
     labelNames: ['kind'],
   }),
+  counter({
+    name: 'carecast_break_glass_total',
+    help: 'Break-glass grants (contract §8), by the reason code the doctor gave',
+    labelNames: ['reason'],
+  }),
+  counter({
+    name: 'carecast_backchannel_logouts_total',
+    help:
+      'Back-channel logout requests, by outcome: logged_out, or the check that refused it ' +
+      '(malformed_request, invalid_token, stale_iat, replayed, not_logout_token, rate_limited, unavailable)',
+    labelNames: ['outcome'],
+  }),
 ];
 
 /**

@@ -19,6 +19,19 @@ export const RECOVERY_OUTCOMES = ['recovered', 'not_recovered'] as const;
 /** What travels on the fan-out bus: notifications on a channel, or node-to-node control. */
 export const BUS_MESSAGE_KINDS = ['channel', 'control'] as const;
 
+/** How a back-channel logout request ended; claim problems are grouped as `not_logout_token`. */
+export const LOGOUT_OUTCOMES = [
+  'logged_out',
+  'malformed_request',
+  'invalid_token',
+  'stale_iat',
+  'replayed',
+  'not_logout_token',
+  'rate_limited',
+  'unavailable',
+] as const;
+export type LogoutOutcome = (typeof LOGOUT_OUTCOMES)[number];
+
 /**
  * Every carecast metric under the name features use (`this.metrics.delivered.inc()`), each
  * injected from its provider in metric-definitions.ts.
@@ -69,6 +82,9 @@ export class Metrics {
     @InjectMetric('carecast_delivery_latency_seconds') readonly deliveryLatency: Histogram,
     @InjectMetric('carecast_recoveries_total') readonly recoveries: Counter<'outcome'>,
     @InjectMetric('carecast_replayed_frames_total') readonly replayedFrames: Counter,
+    @InjectMetric('carecast_break_glass_total') readonly breakGlass: Counter<'reason'>,
+    @InjectMetric('carecast_backchannel_logouts_total')
+    readonly backchannelLogouts: Counter<'outcome'>,
     private readonly scrapeHooks: ScrapeHooks,
   ) {
     this.startFromZero();
@@ -92,6 +108,7 @@ export class Metrics {
     for (const event of AUDIT_EVENTS) this.auditRecords.inc({ event }, 0);
     for (const reason of AUDIT_FAILURE_REASONS) this.auditWriteFailures.inc({ reason }, 0);
     for (const outcome of RECOVERY_OUTCOMES) this.recoveries.inc({ outcome }, 0);
+    for (const outcome of LOGOUT_OUTCOMES) this.backchannelLogouts.inc({ outcome }, 0);
     for (const kind of BUS_MESSAGE_KINDS) {
       this.busMessagesReceived.inc({ kind }, 0);
       this.busPublishFailures.inc({ kind }, 0);

@@ -9,6 +9,9 @@ import { RedisCareTeamStore } from './care-team-store/redis-care-team-store.js';
 import { ConnectionCounter } from './connection-counter/connection-counter.js';
 import { MemoryConnectionCounter } from './connection-counter/memory-connection-counter.js';
 import { RedisConnectionCounter } from './connection-counter/redis-connection-counter.js';
+import { LogoutStore } from './logout-store/logout-store.js';
+import { MemoryLogoutStore } from './logout-store/memory-logout-store.js';
+import { RedisLogoutStore } from './logout-store/redis-logout-store.js';
 import { MemoryRateLimiter } from './rate-limiter/memory-rate-limiter.js';
 import { RateLimiter } from './rate-limiter/rate-limiter.js';
 import { RedisRateLimiter } from './rate-limiter/redis-rate-limiter.js';
@@ -21,9 +24,9 @@ import { RedisUserBlocks } from './user-blocks/redis-user-blocks.js';
 import { UserBlocks } from './user-blocks/user-blocks.js';
 
 /**
- * The node's six shared-state stores, each Redis or memory through `redisOrMemory`.
+ * The node's seven shared-state stores, each Redis or memory through `redisOrMemory`.
  *
- * One module, not one per store: the six share their dependencies (RedisService, CONFIG) and
+ * One module, not one per store: the seven share their dependencies (RedisService, CONFIG) and
  * the one mode choice, and a feature imports whichever it needs from here. It depends on nothing
  * but RedisModule (and the global CONFIG), so any feature module may import it without a
  * cycle. Nest builds each provider of a module once per app, so every importer sees the same
@@ -64,7 +67,21 @@ import { UserBlocks } from './user-blocks/user-blocks.js';
       redis: (redis) => new RedisRateLimiter(redis),
       memory: () => new MemoryRateLimiter(),
     }),
+    // A logout token accepted by one node is a replay on every other, and its watermark
+    // refuses older tokens on all of them.
+    redisOrMemory(LogoutStore, {
+      redis: (redis) => new RedisLogoutStore(redis),
+      memory: () => new MemoryLogoutStore(),
+    }),
   ],
-  exports: [TicketStore, UserBlocks, CareTeamStore, ChannelLog, ConnectionCounter, RateLimiter],
+  exports: [
+    TicketStore,
+    UserBlocks,
+    CareTeamStore,
+    ChannelLog,
+    ConnectionCounter,
+    RateLimiter,
+    LogoutStore,
+  ],
 })
 export class StoresModule {}

@@ -20,7 +20,7 @@ import { bucketOf, limitReason, type ThrottlerName } from './throttlers.js';
 export type ThrottleRefusal = 'rate_limited' | 'unavailable';
 
 /** Who a throttled request is counted for and audited as. */
-export type ThrottledActor = UserKey | ServiceActor;
+export type ThrottledActor = UserKey | ServiceActor | 'anonymous';
 
 /** Retry-After of a 503 while the counter's store is down, as every other store refusal. */
 const UNAVAILABLE_RETRY_SECONDS = '1';

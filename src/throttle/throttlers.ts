@@ -7,9 +7,9 @@ import type { RequestRateLimit } from '../core/audit-vocabulary.js';
  * (`tickets:<userKey>`, `publish:<kid>`), the same keys the limits used before the throttler,
  * so nodes of both versions count into one window during a rolling deploy.
  */
-export type ThrottlerName = 'tickets' | 'publish';
+export type ThrottlerName = 'tickets' | 'publish' | 'logout';
 
-export const THROTTLER_NAMES: readonly ThrottlerName[] = ['tickets', 'publish'];
+export const THROTTLER_NAMES: readonly ThrottlerName[] = ['tickets', 'publish', 'logout'];
 
 /** The limit a throttler enforces, from the typed Config. */
 export function limitOf(name: ThrottlerName, config: Config): RateLimit {
@@ -18,6 +18,8 @@ export function limitOf(name: ThrottlerName, config: Config): RateLimit {
       return config.tickets.ratePerUser;
     case 'publish':
       return config.publish.ratePerKey;
+    case 'logout':
+      return config.auth.logoutRate;
   }
 }
 
@@ -28,6 +30,8 @@ export function limitReason(name: ThrottlerName): RequestRateLimit {
       return 'tickets_per_user';
     case 'publish':
       return 'publish_per_key';
+    case 'logout':
+      return 'backchannel_logout';
   }
 }
 

@@ -82,6 +82,7 @@ export class AccessTokenVerifier implements OnModuleInit {
   private readonly auth: Config['auth'];
   private readonly cache: JwksCacheOptions;
   private readonly options: JWTVerifyOptions;
+  private readonly logoutOptions: JWTVerifyOptions;
   private key: Promise<VerificationKey> | null = null;
 
   constructor(@Inject(CONFIG) config: Config, @Optional() cache?: Partial<JwksCacheOptions>) {
@@ -94,6 +95,15 @@ export class AccessTokenVerifier implements OnModuleInit {
       clockTolerance: this.auth.clockToleranceSeconds,
       requiredClaims: ['exp'],
     };
+    // Back-channel logout tokens (contract §8): the same key source, issuer, algorithms and
+    // tolerance; their own audience; `exp` optional (providers often omit it). The logout
+    // claims (iat window, jti, events, sub/sid, nonce) are checked by core/logout-token.ts.
+    this.logoutOptions = {
+      issuer: this.auth.issuer,
+      audience: this.auth.logoutAudience,
+      algorithms: [...this.auth.algorithms],
+      clockTolerance: this.auth.clockToleranceSeconds,
+    };
   }
 
   /** Loads the key at start, so a missing or unreadable PEM file stops the node early. */
@@ -102,14 +112,27 @@ export class AccessTokenVerifier implements OnModuleInit {
   }
 
   async verify(token: string): Promise<AccessTokenVerification> {
+    return this.verifyAgainst(token, this.options);
+  }
+
+  /** A back-channel logout token: signature, `iss`, `aud`, algorithm, `exp` when present. */
+  async verifyLogoutToken(token: string): Promise<AccessTokenVerification> {
+    return this.verifyAgainst(token, this.logoutOptions);
+  }
+
+  private async verifyAgainst(
+    token: string,
+    options: JWTVerifyOptions,
+  ): Promise<AccessTokenVerification> {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_CHARS) {
       return { ok: false, error: 'invalid_token' };
     }
     const key = await this.verificationKey();
     try {
-      const payload = await this.verifyWith(token, key);
-      // requiredClaims + jose's own type check guarantee a numeric exp here.
-      return { ok: true, claims: payload, expiresAt: (payload.exp as number) * 1000 };
+      const payload = await this.verifyWith(token, key, options);
+      // For access tokens, requiredClaims + jose's type check guarantee a numeric exp here.
+      const exp = typeof payload.exp === 'number' ? payload.exp * 1000 : Number.NaN;
+      return { ok: true, claims: payload, expiresAt: exp };
     } catch (error) {
       const unavailable = error instanceof KeySetUnavailable;
       const cause = unavailable ? error.cause : error;
@@ -124,16 +147,20 @@ export class AccessTokenVerifier implements OnModuleInit {
     }
   }
 
-  private async verifyWith(token: string, key: VerificationKey): Promise<JWTPayload> {
+  private async verifyWith(
+    token: string,
+    key: VerificationKey,
+    options: JWTVerifyOptions,
+  ): Promise<JWTPayload> {
     try {
-      return (await jwtVerify(token, key, this.options)).payload;
+      return (await jwtVerify(token, key, options)).payload;
     } catch (error) {
       if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw error;
       // A token without `kid` while the set holds several keys of its type (typically
       // during a rotation): every candidate is a trusted key, so try each in turn.
       for await (const candidate of error) {
         try {
-          return (await jwtVerify(token, candidate, this.options)).payload;
+          return (await jwtVerify(token, candidate, options)).payload;
         } catch (inner) {
           if (!(inner instanceof errors.JWSSignatureVerificationFailed)) throw inner;
         }

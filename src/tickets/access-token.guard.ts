@@ -2,10 +2,15 @@ import {
   type CanActivate,
   createParamDecorator,
   type ExecutionContext,
+  Inject,
   Injectable,
 } from '@nestjs/common';
 import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service.js';
+import { CONFIG } from '../config/config.module.js';
+import type { Config } from '../config/config.types.js';
+import { hasScope } from '../core/break-glass.js';
+import { idpSessionOf } from '../core/idp-session.js';
 import { derivePrincipal, userKey } from '../core/principal.js';
 import { Metrics } from '../metrics/metrics.js';
 import { AccessTokenVerifier } from './access-token-verifier.js';
@@ -27,11 +32,16 @@ const BEARER = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i;
  */
 @Injectable()
 export class AccessTokenGuard implements CanActivate {
+  private readonly breakGlassScope: string;
+
   constructor(
+    @Inject(CONFIG) config: Config,
     private readonly verifier: AccessTokenVerifier,
     private readonly audit: AuditService,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.breakGlassScope = config.breakGlass.scope;
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<Request>();
@@ -48,7 +58,17 @@ export class AccessTokenGuard implements CanActivate {
     const derived = derivePrincipal(verified.claims);
     if (!derived.ok) throw this.reject('unsupported_principal');
     const principal = derived.principal;
-    return { principal, userKey: userKey(principal), expiresAt: verified.expiresAt };
+    const { claims } = verified;
+    const iat = typeof claims.iat === 'number' ? claims.iat : null;
+    // Only the scopes carecast acts on travel on: the ticket never repeats the token's others.
+    const scopes = hasScope(claims, this.breakGlassScope) ? [this.breakGlassScope] : [];
+    return {
+      principal,
+      userKey: userKey(principal),
+      expiresAt: verified.expiresAt,
+      issuedAt: iat,
+      context: { idp: idpSessionOf(claims), scopes },
+    };
   }
 
   private reject(reason: 'invalid_token' | 'unsupported_principal' | 'unavailable') {

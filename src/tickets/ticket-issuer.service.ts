@@ -43,7 +43,12 @@ export class TicketIssuer {
     const { principal, userKey: actor } = access;
     const now = Date.now();
     try {
-      const signed = await this.signer.sign(principal, Math.floor(access.expiresAt / 1000), now);
+      const signed = await this.signer.sign(
+        principal,
+        Math.floor(access.expiresAt / 1000),
+        now,
+        access.context,
+      );
       if (signed.expiresIn <= 0) throw this.refuse('invalid_token', actor);
       await this.store.issue(signed.jti, signed.expiresIn, now);
       this.audit.record(ticketIssued(actor, signed.jti));

@@ -6,9 +6,11 @@ import type { Config } from '../config/config.types.js';
 import type { Principal } from '../core/principal.js';
 import {
   buildTicketClaims,
+  NO_TICKET_CONTEXT,
   readTicketClaims,
   TICKET_AUDIENCE,
   TICKET_TYPE,
+  type TicketContext,
   type TicketGrant,
 } from '../core/ticket.js';
 
@@ -73,15 +75,19 @@ export class TicketSigner {
     this.ttlSeconds = config.tickets.ttlSeconds;
   }
 
-  async sign(principal: Principal, accessTokenExp: number, nowMs: number): Promise<SignedTicket> {
+  async sign(
+    principal: Principal,
+    accessTokenExp: number,
+    nowMs: number,
+    context: TicketContext = NO_TICKET_CONTEXT,
+  ): Promise<SignedTicket> {
     // 128 bits of randomness, as the contract requires of `jti`.
     const jti = randomBytes(16).toString('base64url');
-    const claims = buildTicketClaims(principal, {
-      jti,
-      nowMs,
-      ttlSeconds: this.ttlSeconds,
-      accessTokenExp,
-    });
+    const claims = buildTicketClaims(
+      principal,
+      { jti, nowMs, ttlSeconds: this.ttlSeconds, accessTokenExp },
+      context,
+    );
     const token = this.jwt.sign({ ...claims });
     return { token, jti, expiresIn: claims.exp - claims.iat };
   }

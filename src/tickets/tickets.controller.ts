@@ -5,6 +5,7 @@ import { TicketThrottlerGuard } from '../throttle/ticket-throttler.guard.js';
 import { AccessTokenGuard, Verified } from './access-token.guard.js';
 import { PreflightHeaders } from './cors.js';
 import { EmptyBodyGuard } from './empty-body.guard.js';
+import { NotLoggedOutGuard } from './not-logged-out.guard.js';
 import { OriginGuard } from './origin.guard.js';
 import { TicketIssuer, type TicketResponse } from './ticket-issuer.service.js';
 import { TICKET_RESPONSE_SHAPE } from './ticket-response.shape.js';
@@ -13,7 +14,7 @@ import type { VerifiedAccess } from './verified-access.js';
 
 /**
  * `POST /v1/tickets` (contract §3). The guards decide, in this order: Origin (and CORS),
- * body shape, access token, user block, the user's ticket rate (@nestjs/throttler,
+ * body shape, access token, back-channel logout, user block, the user's ticket rate (@nestjs/throttler,
  * cluster-wide); the handler only signs and records. Refusals are thrown as ApiError and leave through
  * ErrorResponseFilter as `{"error":"<code>"}` and nothing else.
  */
@@ -36,6 +37,7 @@ export class TicketsController {
     OriginGuard,
     EmptyBodyGuard,
     AccessTokenGuard,
+    NotLoggedOutGuard,
     UnblockedUserGuard,
     TicketThrottlerGuard,
   )

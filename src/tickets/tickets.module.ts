@@ -16,6 +16,6 @@ import { TicketsController } from './tickets.controller.js';
   ],
   controllers: [TicketsController],
   providers: [AccessTokenVerifier, TicketSigner, TicketIssuer],
-  exports: [TicketSigner],
+  exports: [TicketSigner, AccessTokenVerifier],
 })
 export class TicketsModule {}

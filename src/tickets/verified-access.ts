@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import type { Principal, UserKey } from '../core/principal.js';
+import type { TicketContext } from '../core/ticket.js';
 
 /**
  * What AccessTokenGuard learned from a request's access token, riding on the request for the
@@ -11,6 +12,10 @@ export interface VerifiedAccess {
   readonly userKey: UserKey;
   /** The access token's `exp`, epoch ms: no ticket or session outlives it. */
   readonly expiresAt: number;
+  /** The access token's `iat`, epoch seconds; null when it has none. */
+  readonly issuedAt: number | null;
+  /** Digests of its `sub` and `sid`, and the carecast scopes it carries, for the ticket. */
+  readonly context: TicketContext;
 }
 
 const VERIFIED_ACCESS = Symbol('carecast.verified-access');

@@ -36,6 +36,8 @@ const CARECAST_METRICS = [
   'carecast_bus_followed_channels gauge',
   'carecast_bus_messages_received_total counter',
   'carecast_bus_publish_failures_total counter',
+  'carecast_break_glass_total counter',
+  'carecast_backchannel_logouts_total counter',
 ];
 
 /** Default process and Node.js metrics every platform has, under the carecast_ prefix. */

@@ -1,3 +1,4 @@
+import { NO_TICKET_CONTEXT } from '../../src/core/ticket.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   type CanActivate,
@@ -59,6 +60,8 @@ class StandInAccessGuard implements CanActivate {
       principal: { role: 'doctor', id, launchPatient: null },
       userKey: `doctor:${id}`,
       expiresAt: Date.now() + 3_600_000,
+      issuedAt: null,
+      context: NO_TICKET_CONTEXT,
     });
     return true;
   }
