@@ -3,8 +3,10 @@ import { AUDIT_EVENTS, GENESIS_HASH, linkRecord } from '../../src/core/audit-cha
 import { verifyChain } from '../../src/core/audit-verify.js';
 import {
   type AuditLogEntry,
+  breakGlassGranted,
   careTeamChanged,
   deliveryFailed,
+  logoutRefused,
   notificationPublished,
   notificationRejected,
   rateLimited,
@@ -15,6 +17,7 @@ import {
   ticketRejected,
   upgradeRejected,
   userDisconnected,
+  userLoggedOut,
   wsClosed,
   wsConnected,
   wsRefreshed,
@@ -95,6 +98,18 @@ const CASES: [string, AuditLogEntry, Record<string, unknown>][] = [
     { event: 'user.disconnected', outcome: 'ok', reason: 'disconnected_and_blocked', actor: DOCTOR }],
   ['rateLimited on an HTTP route', rateLimited('publish_per_key', SERVICE),
     { event: 'rate.limited', outcome: 'deny', reason: 'publish_per_key', actor: 'service:ehr-1' }],
+  ['userLoggedOut accepted', userLoggedOut('anonymous', 'allow'),
+    { event: 'user.logged_out', outcome: 'allow', reason: 'backchannel', actor: 'anonymous' }],
+  ['userLoggedOut sessions closed', userLoggedOut(DOCTOR, 'ok'),
+    { event: 'user.logged_out', outcome: 'ok', reason: 'backchannel', actor: DOCTOR }],
+  ['logoutRefused', logoutRefused('replayed'),
+    { event: 'user.logged_out', outcome: 'deny', reason: 'backchannel_refused:replayed', actor: 'anonymous' }],
+  ['breakGlassGranted', breakGlassGranted(SESSION, CHANNEL, 'emergency'),
+    { event: 'access.break_glass', outcome: 'allow', reason: 'emergency', ...ON_SESSION, channel: CHANNEL }],
+  ['wsRevoked of an ended grant', wsRevoked(SESSION, CHANNEL, 'break_glass_expired'),
+    { event: 'ws.revoked', outcome: 'deny', reason: 'break_glass_expired', ...ON_SESSION, channel: CHANNEL }],
+  ['wsSubscribeDenied without the scope', wsSubscribeDenied(SESSION, 'break_glass_no_scope', CHANNEL),
+    { event: 'ws.subscribe', outcome: 'deny', reason: 'break_glass_no_scope', ...ON_SESSION, channel: CHANNEL }],
   ['subscribeRateLimited', subscribeRateLimited(SESSION, 'user_rate', CHANNEL),
     { event: 'rate.limited', outcome: 'deny', reason: 'user_rate', ...ON_SESSION, channel: CHANNEL }],
 ];
@@ -135,6 +150,8 @@ export function typeChecks(reason: string, user: typeof DOCTOR): void {
   wsSubscribeDenied(SESSION, reason);
   // @ts-expect-error a user key is not a disconnect reason
   userDisconnected(user, user);
+  // @ts-expect-error a logout refusal names a check, not free text
+  logoutRefused(reason);
   // @ts-expect-error a service cannot be the actor of a ticket
   ticketIssued(SERVICE, JTI);
   // @ts-expect-error a free-form string is not an actor

@@ -26,6 +26,25 @@ describe(parseClientFrame.name, () => {
       '{"type":"subscribe","id":"6","channel":"doctor:dr-7f3k2m9q","since":{"seq":0,"epoch":"e"}}',
       { type: 'subscribe', id: '6', channel: 'doctor:dr-7f3k2m9q', since: { epoch: 'e', seq: 0 } },
     ],
+    [
+      '{"type":"subscribe","id":"7","channel":"patient:pt-4c9a1b2e","breakGlass":{"reason":"emergency"}}',
+      {
+        type: 'subscribe',
+        id: '7',
+        channel: 'patient:pt-4c9a1b2e',
+        breakGlass: { reason: 'emergency' },
+      },
+    ],
+    [
+      '{"type":"subscribe","id":"8","channel":"patient:pt-4c9a1b2e","since":{"epoch":"e","seq":2},"breakGlass":{"reason":"anything-else"}}',
+      {
+        type: 'subscribe',
+        id: '8',
+        channel: 'patient:pt-4c9a1b2e',
+        since: { epoch: 'e', seq: 2 },
+        breakGlass: { reason: 'anything-else' },
+      },
+    ],
   ])('accepts %s', (text, frame) => {
     expect(parseClientFrame(text)).toEqual({ ok: true, frame });
   });
@@ -62,6 +81,12 @@ describe(parseClientFrame.name, () => {
     ['an empty epoch', '{"type":"subscribe","id":"1","channel":"patient:pt-1","since":{"epoch":"","seq":1}}', { code: 'bad_request', id: '1' }],
     ['a 65-character epoch', `{"type":"subscribe","id":"1","channel":"patient:pt-1","since":{"epoch":"${'e'.repeat(65)}","seq":1}}`, { code: 'bad_request', id: '1' }],
     ['an epoch carrying text', '{"type":"subscribe","id":"1","channel":"patient:pt-1","since":{"epoch":"Zelda Q","seq":1}}', { code: 'bad_request', id: '1' }],
+    ['a breakGlass that is not an object', '{"type":"subscribe","id":"1","channel":"patient:pt-1","breakGlass":"emergency"}', { code: 'bad_request', id: '1' }],
+    ['a breakGlass without reason', '{"type":"subscribe","id":"1","channel":"patient:pt-1","breakGlass":{}}', { code: 'bad_request', id: '1' }],
+    ['a breakGlass with an extra field', '{"type":"subscribe","id":"1","channel":"patient:pt-1","breakGlass":{"reason":"emergency","note":"x"}}', { code: 'bad_request', id: '1' }],
+    ['a breakGlass reason that is not a string', '{"type":"subscribe","id":"1","channel":"patient:pt-1","breakGlass":{"reason":1}}', { code: 'bad_request', id: '1' }],
+    ['an empty breakGlass reason', '{"type":"subscribe","id":"1","channel":"patient:pt-1","breakGlass":{"reason":""}}', { code: 'bad_request', id: '1' }],
+    ['a breakGlass on an unsubscribe', '{"type":"unsubscribe","id":"1","channel":"patient:pt-1","breakGlass":{"reason":"emergency"}}', { code: 'bad_request', id: '1' }],
     ['a since on an unsubscribe', '{"type":"unsubscribe","id":"1","channel":"patient:pt-1","since":{"epoch":"e","seq":1}}', { code: 'bad_request', id: '1' }],
   ])('rejects %s', (_label, text, error) => {
     expect(parseClientFrame(text)).toEqual({ ok: false, error });

@@ -1,3 +1,4 @@
+import { idpDigest } from '../../src/core/idp-session.js';
 import { describe, expect, it } from '@jest/globals';
 import { createHmac, generateKeyPairSync, KeyObject, sign as rsaSign } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
@@ -84,7 +85,14 @@ describe('TicketSigner (@nestjs/jwt)', () => {
     });
     await expect(signer.verify(signed.token, NOW_MS)).resolves.toEqual({
       ok: true,
-      grant: { principal: launchDoctor, jti: signed.jti, accessTokenExpiresAt: LEASE * 1000 },
+      grant: {
+        principal: launchDoctor,
+        jti: signed.jti,
+        accessTokenExpiresAt: LEASE * 1000,
+        issuedAt: NOW_S,
+        idp: { sub: null, sid: null },
+        scopes: [],
+      },
     });
   });
 
@@ -167,6 +175,38 @@ describe('TicketSigner (@nestjs/jwt)', () => {
   });
 });
 
+describe('ticket context: provider session digests and carecast scopes', () => {
+  const SUB = idpDigest('sub', 'kc-user-1');
+  const SID = idpDigest('sid', 'kc-session-1');
+
+  it('carries idp_sub, idp_sid and scope into the grant', async () => {
+    const signed = await newSigner().sign(launchDoctor, LEASE, NOW_MS, {
+      idp: { sub: SUB, sid: SID },
+      scopes: ['carecast/break-glass'],
+    });
+    const claims = decodePart(signed.token, 1);
+    expect(claims).toMatchObject({ idp_sub: SUB, idp_sid: SID, scope: 'carecast/break-glass' });
+    const check = await newSigner().verify(signed.token, NOW_MS);
+    expect(check).toMatchObject({
+      ok: true,
+      grant: { idp: { sub: SUB, sid: SID }, scopes: ['carecast/break-glass'], issuedAt: NOW_S },
+    });
+  });
+
+  it.each([
+    ['a digest of the wrong shape', { idp_sub: 'kc-user-1' }],
+    ['a sid that is not a string', { idp_sid: 7 }],
+    ['a scope that is not a string', { scope: ['carecast/break-glass'] }],
+    ['a scope with a quote', { scope: 'a"b' }],
+  ])('refuses %s', async (_name, extra) => {
+    const token = forge(TICKET_HEADER, { ...goodClaims(), ...extra });
+    await expect(newSigner().verify(token, NOW_MS)).resolves.toEqual({
+      ok: false,
+      reason: 'ticket_invalid',
+    });
+  });
+});
+
 describe('rolling deploy: the former jose signer and the @nestjs/jwt signer agree', () => {
   const pairs: [
     string,
@@ -182,7 +222,14 @@ describe('rolling deploy: the former jose signer and the @nestjs/jwt signer agre
     const check: TicketCheck = await to().verify(signed.token, NOW_MS);
     expect(check).toEqual({
       ok: true,
-      grant: { principal: launchDoctor, jti: signed.jti, accessTokenExpiresAt: LEASE * 1000 },
+      grant: {
+        principal: launchDoctor,
+        jti: signed.jti,
+        accessTokenExpiresAt: LEASE * 1000,
+        issuedAt: NOW_S,
+        idp: { sub: null, sid: null },
+        scopes: [],
+      },
     });
   });
 
