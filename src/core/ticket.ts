@@ -27,6 +27,8 @@ export interface TicketClaims {
   readonly idp_sub?: IdpDigest;
   /** Digest of the access token's `sid`, for back-channel logout. */
   readonly idp_sid?: IdpDigest;
+  /** The access token's `iat` (seconds): a ticket of a token issued before a logout is refused. */
+  readonly idp_iat?: number;
   /**
    * The access token's scopes that carecast acts on (today only BREAK_GLASS_SCOPE), space
    * separated as in OAuth; absent when it had none of them. Never the token's other scopes.
@@ -39,10 +41,10 @@ export interface TicketGrant {
   readonly jti: string;
   /** Epoch ms at which the access token behind this ticket expires. */
   readonly accessTokenExpiresAt: number;
-  /** The ticket's own `iat`, epoch seconds: a ticket minted at or before a logout is refused. */
-  readonly issuedAt: number;
   /** Digests of the access token's `sub` and `sid`. */
   readonly idp: IdpSession;
+  /** The access token's `iat`, epoch seconds; null when it had none. */
+  readonly tokenIssuedAt: number | null;
   /** The carecast scopes of the access token (ticket claim `scope`). */
   readonly scopes: readonly string[];
 }
@@ -50,10 +52,15 @@ export interface TicketGrant {
 /** What the ticket carries beyond the principal, from the verified access token. */
 export interface TicketContext {
   readonly idp: IdpSession;
+  readonly tokenIssuedAt: number | null;
   readonly scopes: readonly string[];
 }
 
-export const NO_TICKET_CONTEXT: TicketContext = { idp: NO_IDP_SESSION, scopes: [] };
+export const NO_TICKET_CONTEXT: TicketContext = {
+  idp: NO_IDP_SESSION,
+  tokenIssuedAt: null,
+  scopes: [],
+};
 
 /** A scope token as OAuth defines it (RFC 6749 §3.3). */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
@@ -66,7 +73,7 @@ export function buildTicketClaims(
 ): TicketClaims {
   const iat = Math.floor(opts.nowMs / 1000);
   const launch = principal.role === 'doctor' ? principal.launchPatient : null;
-  const { idp, scopes } = context;
+  const { idp, scopes, tokenIssuedAt } = context;
   return {
     aud: TICKET_AUDIENCE,
     sub: principal.id,
@@ -79,6 +86,7 @@ export function buildTicketClaims(
     ...(launch ? { patient: launch } : {}),
     ...(idp.sub !== null ? { idp_sub: idp.sub } : {}),
     ...(idp.sid !== null ? { idp_sid: idp.sid } : {}),
+    ...(tokenIssuedAt !== null ? { idp_iat: tokenIssuedAt } : {}),
     ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
   };
 }
@@ -87,13 +95,11 @@ export function buildTicketClaims(
 export function readTicketClaims(
   claims: Readonly<Record<string, unknown>>,
 ): { ok: true; grant: TicketGrant } | { ok: false; error: 'ticket_invalid' } {
-  const { sub, role, jti, lease, patient, iat } = claims;
+  const { sub, role, jti, lease, patient } = claims;
   if (!isOpaqueId(sub) || typeof jti !== 'string' || !TICKET_ID.test(jti)) {
     return { ok: false, error: 'ticket_invalid' };
   }
   if (typeof lease !== 'number' || !Number.isSafeInteger(lease))
-    return { ok: false, error: 'ticket_invalid' };
-  if (typeof iat !== 'number' || !Number.isSafeInteger(iat))
     return { ok: false, error: 'ticket_invalid' };
   const context = readContext(claims);
   if (context === null) return { ok: false, error: 'ticket_invalid' };
@@ -113,11 +119,11 @@ export function readTicketClaims(
   }
   return {
     ok: true,
-    grant: { principal, jti, accessTokenExpiresAt: lease * 1000, issuedAt: iat, ...context },
+    grant: { principal, jti, accessTokenExpiresAt: lease * 1000, ...context },
   };
 }
 
-/** `idp_sub`, `idp_sid` and `scope` when present, each exactly of its shape; else null. */
+/** `idp_sub`, `idp_sid`, `idp_iat` and `scope` when present, each of its shape; else null. */
 function readContext(claims: Readonly<Record<string, unknown>>): TicketContext | null {
   const digest = (name: string): IdpDigest | null | undefined => {
     const value = Object.hasOwn(claims, name) ? claims[name] : undefined;
@@ -127,12 +133,15 @@ function readContext(claims: Readonly<Record<string, unknown>>): TicketContext |
   const sub = digest('idp_sub');
   const sid = digest('idp_sid');
   if (sub === undefined || sid === undefined) return null;
+  const iat = Object.hasOwn(claims, 'idp_iat') ? claims.idp_iat : null;
+  if (iat !== null && !Number.isSafeInteger(iat)) return null;
+  const tokenIssuedAt = iat as number | null;
   const scope = Object.hasOwn(claims, 'scope') ? claims.scope : undefined;
-  if (scope === undefined) return { idp: { sub, sid }, scopes: [] };
+  if (scope === undefined) return { idp: { sub, sid }, tokenIssuedAt, scopes: [] };
   if (typeof scope !== 'string') return null;
   const scopes = scope.split(' ');
   if (scopes.length > MAX_SCOPES || !scopes.every((s) => SCOPE_TOKEN.test(s))) return null;
-  return { idp: { sub, sid }, scopes };
+  return { idp: { sub, sid }, tokenIssuedAt, scopes };
 }
 
 /** A session ends at the earlier of SESSION_MAX_SECONDS from now and the access token's expiry. */

@@ -59,7 +59,8 @@ export class Session implements Subscriber {
     this.id = admission.connectionId;
     this.slotKey = admission.slotKey;
     this.currentPrincipal = admission.grant.principal;
-    this.context = { idp: admission.grant.idp, scopes: admission.grant.scopes };
+    const { idp, tokenIssuedAt, scopes } = admission.grant;
+    this.context = { idp, tokenIssuedAt, scopes };
     this.userKey = userKey(this.currentPrincipal);
     this.connectedAt = nowMs;
     this.leaseEnd = expiresAt;
@@ -160,7 +161,11 @@ export class Session implements Subscriber {
   extend(principal: Principal, expiresAt: number, context: TicketContext = this.context): void {
     this.currentPrincipal = principal;
     this.leaseEnd = expiresAt;
-    this.context = { idp: context.idp, scopes: context.scopes };
+    this.context = {
+      idp: context.idp,
+      tokenIssuedAt: context.tokenIssuedAt,
+      scopes: context.scopes,
+    };
   }
 
   /** Counts a subscribe against RATE_SUBSCRIBE_PER_CONNECTION; false when over it. */

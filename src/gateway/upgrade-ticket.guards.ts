@@ -98,10 +98,10 @@ export class ConnectionCapGuard implements CanActivate {
 }
 
 /**
- * `ticket_invalid` for a ticket minted at or before a back-channel logout of the session it
- * came from (contract §8): a ticket obtained just before the logout must not open a session
- * after it. The ticket's own `iat` is compared: a ticket minted after the logout can only come
- * from a newer token, since the ticket endpoint refuses the older ones.
+ * `ticket_invalid` for a ticket of an access token issued at or before a back-channel logout
+ * of its provider session (contract §8): a ticket obtained just before the logout must not
+ * open a session after it. The ticket carries the token's `iat` (`idp_iat`), so the rule is
+ * exactly the ticket endpoint's (a token without `iat` is refused while the watermark lasts).
  */
 @Injectable()
 export class LoggedOutTicketGuard implements CanActivate {
@@ -112,7 +112,7 @@ export class LoggedOutTicketGuard implements CanActivate {
     const keys = watermarkKeysFor(attempt.grant.idp);
     if (keys.length === 0) return true;
     const at = await this.logouts.loggedOutAt(keys, attempt.startedAt);
-    if (loggedOutBy(attempt.grant.issuedAt, at)) throw attempt.refusal('ticket_invalid');
+    if (loggedOutBy(attempt.grant.tokenIssuedAt, at)) throw attempt.refusal('ticket_invalid');
     return true;
   }
 }

@@ -59,15 +59,14 @@ export class AccessTokenGuard implements CanActivate {
     if (!derived.ok) throw this.reject('unsupported_principal');
     const principal = derived.principal;
     const { claims } = verified;
-    const iat = typeof claims.iat === 'number' ? claims.iat : null;
+    const iat = Number.isSafeInteger(claims.iat) ? (claims.iat as number) : null;
     // Only the scopes carecast acts on travel on: the ticket never repeats the token's others.
     const scopes = hasScope(claims, this.breakGlassScope) ? [this.breakGlassScope] : [];
     return {
       principal,
       userKey: userKey(principal),
       expiresAt: verified.expiresAt,
-      issuedAt: iat,
-      context: { idp: idpSessionOf(claims), scopes },
+      context: { idp: idpSessionOf(claims), tokenIssuedAt: iat, scopes },
     };
   }
 

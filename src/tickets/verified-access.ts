@@ -12,9 +12,7 @@ export interface VerifiedAccess {
   readonly userKey: UserKey;
   /** The access token's `exp`, epoch ms: no ticket or session outlives it. */
   readonly expiresAt: number;
-  /** The access token's `iat`, epoch seconds; null when it has none. */
-  readonly issuedAt: number | null;
-  /** Digests of its `sub` and `sid`, and the carecast scopes it carries, for the ticket. */
+  /** Digests of its `sub` and `sid`, its `iat`, and its carecast scopes, for the ticket. */
   readonly context: TicketContext;
 }
 

@@ -42,7 +42,7 @@ describe('checkLogoutClaims (OIDC Back-Channel Logout 1.0 §2.4, §2.6)', () => 
     ['sub only', { sid: undefined }, { sub: idpDigest('sub', 'kc-user-1'), sid: null }],
     ['sid only', { sub: undefined }, { sub: null, sid: idpDigest('sid', 'kc-session-1') }],
   ])('accepts %s', (_name, change, target) => {
-    const claims = { ...good(), ...change };
+    const claims: Record<string, unknown> = { ...good(), ...change };
     for (const [k, v] of Object.entries(change)) if (v === undefined) delete claims[k];
     expect(checkLogoutClaims(claims, NOW, TOLERANCE)).toMatchObject({
       ok: true,

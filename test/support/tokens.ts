@@ -14,6 +14,12 @@ export interface AccessTokenOptions {
   secret?: string;
   issuer?: string;
   audience?: string;
+  /** The provider's session id (`sid`), for back-channel logout. */
+  sid?: string;
+  /** The OAuth `scope` claim, space-separated. */
+  scope?: string;
+  /** `iat` in epoch seconds; default now. */
+  issuedAt?: number;
 }
 
 /** An access token as the app's identity provider would mint it, for a test node's dev key. */
@@ -23,11 +29,13 @@ export async function accessToken(options: AccessTokenOptions = {}): Promise<str
   if (options.role !== undefined) claims.role = options.role;
   if (options.patient !== undefined) claims.patient = options.patient;
   if (options.fhirUser !== undefined) claims.fhirUser = options.fhirUser;
+  if (options.sid !== undefined) claims.sid = options.sid;
+  if (options.scope !== undefined) claims.scope = options.scope;
   const jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256' })
     .setIssuer(options.issuer ?? DEV_TOKEN_ISSUER)
     .setAudience(options.audience ?? DEV_TOKEN_AUDIENCE)
-    .setIssuedAt(now)
+    .setIssuedAt(options.issuedAt ?? now)
     .setExpirationTime(now + (options.expiresIn ?? 3600));
   if (options.sub !== undefined) jwt.setSubject(options.sub);
   return jwt.sign(new TextEncoder().encode(options.secret ?? TEST_DEV_SECRETS.accessTokenSecret));

@@ -60,7 +60,6 @@ class StandInAccessGuard implements CanActivate {
       principal: { role: 'doctor', id, launchPatient: null },
       userKey: `doctor:${id}`,
       expiresAt: Date.now() + 3_600_000,
-      issuedAt: null,
       context: NO_TICKET_CONTEXT,
     });
     return true;

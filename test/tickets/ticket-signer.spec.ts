@@ -89,8 +89,8 @@ describe('TicketSigner (@nestjs/jwt)', () => {
         principal: launchDoctor,
         jti: signed.jti,
         accessTokenExpiresAt: LEASE * 1000,
-        issuedAt: NOW_S,
         idp: { sub: null, sid: null },
+        tokenIssuedAt: null,
         scopes: [],
       },
     });
@@ -182,20 +182,31 @@ describe('ticket context: provider session digests and carecast scopes', () => {
   it('carries idp_sub, idp_sid and scope into the grant', async () => {
     const signed = await newSigner().sign(launchDoctor, LEASE, NOW_MS, {
       idp: { sub: SUB, sid: SID },
+      tokenIssuedAt: NOW_S - 30,
       scopes: ['carecast/break-glass'],
     });
     const claims = decodePart(signed.token, 1);
-    expect(claims).toMatchObject({ idp_sub: SUB, idp_sid: SID, scope: 'carecast/break-glass' });
+    expect(claims).toMatchObject({
+      idp_sub: SUB,
+      idp_sid: SID,
+      idp_iat: NOW_S - 30,
+      scope: 'carecast/break-glass',
+    });
     const check = await newSigner().verify(signed.token, NOW_MS);
     expect(check).toMatchObject({
       ok: true,
-      grant: { idp: { sub: SUB, sid: SID }, scopes: ['carecast/break-glass'], issuedAt: NOW_S },
+      grant: {
+        idp: { sub: SUB, sid: SID },
+        scopes: ['carecast/break-glass'],
+        tokenIssuedAt: NOW_S - 30,
+      },
     });
   });
 
   it.each([
     ['a digest of the wrong shape', { idp_sub: 'kc-user-1' }],
     ['a sid that is not a string', { idp_sid: 7 }],
+    ['a token iat that is not a whole number', { idp_iat: 1.5 }],
     ['a scope that is not a string', { scope: ['carecast/break-glass'] }],
     ['a scope with a quote', { scope: 'a"b' }],
   ])('refuses %s', async (_name, extra) => {
@@ -226,8 +237,8 @@ describe('rolling deploy: the former jose signer and the @nestjs/jwt signer agre
         principal: launchDoctor,
         jti: signed.jti,
         accessTokenExpiresAt: LEASE * 1000,
-        issuedAt: NOW_S,
         idp: { sub: null, sid: null },
+        tokenIssuedAt: null,
         scopes: [],
       },
     });
