@@ -30,6 +30,23 @@ describe('linkBatch: one group commit of the chain', () => {
     expect(verifyChain(batch.records, { key: KEY })).toMatchObject({ ok: true, records: 2 });
   });
 
+  it('seals an entry marked `seal` with a signed checkpoint right after it', () => {
+    const sealed = { ...pending(2), seal: true };
+    const batch = linkBatch(
+      { head: null, sinceCheckpoint: 0 },
+      [pending(1), sealed, pending(3)],
+      options,
+    );
+    expect(batch.records.map((r) => [r.event, r.conn ?? r.reason])).toEqual([
+      ['ws.connected', 'c1'],
+      ['ws.connected', 'c2'],
+      ['audit.checkpoint', 'sealed'],
+      ['ws.connected', 'c3'],
+    ]);
+    expect(batch.state.sinceCheckpoint).toBe(1);
+    expect(verifyChain(batch.records, { key: KEY })).toMatchObject({ ok: true, records: 4 });
+  });
+
   it('adds a signed checkpoint after every `checkpointEvery` records, across batches', () => {
     const first = linkBatch({ head: null, sinceCheckpoint: 0 }, [pending(1), pending(2)], options);
     const second = linkBatch(
