@@ -27,7 +27,16 @@ export interface DevTokenRequest {
   /** Optional fhirUser claim; it must name the same role and id. */
   readonly fhirUser: string | null;
   readonly ttlSeconds: number;
+  /** The OAuth `scope` claim, space-separated (e.g. `carecast/break-glass`). */
+  readonly scope: string | null;
+  /** The provider session id (`sid`), which a back-channel logout may name. */
+  readonly sid: string | null;
 }
+
+/** One or more OAuth scope tokens separated by single spaces (RFC 6749 §3.3). */
+const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}( [\x21\x23-\x5B\x5D-\x7E]{1,128}){0,15}$/;
+/** A provider session id as the dev tools accept it: printable ASCII without spaces. */
+export const DEV_SID = /^[\x21-\x7E]{1,255}$/;
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -37,7 +46,8 @@ export const MAX_TTL_SECONDS = 86_400;
 
 export const TOKEN_USAGE =
   'usage: npm run token -- --role <patient|doctor> --id <opaque id> ' +
-  '[--patient <opaque id>] [--fhir-user <Patient/<id>|Practitioner/<id>>] [--ttl <seconds>]';
+  '[--patient <opaque id>] [--fhir-user <Patient/<id>|Practitioner/<id>>] [--ttl <seconds>] ' +
+  "[--scope '<scope> ...'] [--sid <provider session id>]";
 
 /** Parses the command line; every refusal is a message naming the option, never a throw. */
 export function parseTokenArgs(argv: readonly string[]): Outcome<DevTokenRequest> {
@@ -53,6 +63,8 @@ export function parseTokenArgs(argv: readonly string[]): Outcome<DevTokenRequest
         patient: { type: 'string' },
         'fhir-user': { type: 'string' },
         ttl: { type: 'string' },
+        scope: { type: 'string' },
+        sid: { type: 'string' },
       },
     }));
   } catch (error) {
@@ -60,7 +72,7 @@ export function parseTokenArgs(argv: readonly string[]): Outcome<DevTokenRequest
     const message = (error as { message?: unknown } | null)?.message;
     return { ok: false, error: typeof message === 'string' ? message : 'invalid arguments' };
   }
-  const { role, id, patient, ttl } = values;
+  const { role, id, patient, ttl, scope, sid } = values;
   const fhirUser = values['fhir-user'];
   if (role !== 'patient' && role !== 'doctor') {
     return { ok: false, error: '--role must be patient or doctor' };
@@ -78,9 +90,23 @@ export function parseTokenArgs(argv: readonly string[]): Outcome<DevTokenRequest
   if (!/^\d+$/.test(ttl ?? '1') || ttlSeconds < 1 || ttlSeconds > MAX_TTL_SECONDS) {
     return { ok: false, error: `--ttl must be whole seconds from 1 to ${MAX_TTL_SECONDS}` };
   }
+  if (scope !== undefined && !SCOPE.test(scope)) {
+    return { ok: false, error: '--scope must be scope tokens separated by single spaces' };
+  }
+  if (sid !== undefined && !DEV_SID.test(sid)) {
+    return { ok: false, error: '--sid must be 1-255 printable characters without spaces' };
+  }
   return {
     ok: true,
-    value: { role, id, patient: patient ?? null, fhirUser: fhirUser ?? null, ttlSeconds },
+    value: {
+      role,
+      id,
+      patient: patient ?? null,
+      fhirUser: fhirUser ?? null,
+      ttlSeconds,
+      scope: scope ?? null,
+      sid: sid ?? null,
+    },
   };
 }
 
@@ -93,17 +119,12 @@ export async function mintDevToken(
   auth: Config['auth'],
   nowSeconds: number,
 ): Promise<Outcome<string>> {
-  if (auth.keySource.kind !== 'hs256') {
-    return {
-      ok: false,
-      error:
-        `the node verifies tokens with ${auth.keySource.kind === 'jwks' ? 'AUTH_JWKS_URL' : 'AUTH_PUBLIC_KEY_FILE'}; ` +
-        'dev tokens need the HS256 key source (unset it to use the dev secret)',
-    };
-  }
+  if (auth.keySource.kind !== 'hs256') return { ok: false, error: notHs256(auth.keySource.kind) };
   const claims: Record<string, unknown> = { sub: request.id, role: request.role };
   if (request.patient !== null) claims['patient'] = request.patient;
   if (request.fhirUser !== null) claims['fhirUser'] = request.fhirUser;
+  if (request.scope !== null) claims['scope'] = request.scope;
+  if (request.sid !== null) claims['sid'] = request.sid;
 
   const derived = derivePrincipal(claims);
   if (
@@ -124,6 +145,14 @@ export async function mintDevToken(
     .setExpirationTime(nowSeconds + request.ttlSeconds)
     .sign(new TextEncoder().encode(auth.keySource.secret));
   return { ok: true, value: token };
+}
+
+/** Why a dev token cannot be signed: the node trusts an identity provider's keys. */
+export function notHs256(kind: 'jwks' | 'public-key-file'): string {
+  return (
+    `the node verifies tokens with ${kind === 'jwks' ? 'AUTH_JWKS_URL' : 'AUTH_PUBLIC_KEY_FILE'}; ` +
+    'dev tokens need the HS256 key source (unset it to use the dev secret)'
+  );
 }
 
 /** What the command needs from its process, passed in so it runs the same in a test. */

@@ -31,6 +31,8 @@ const request = (overrides: Partial<DevTokenRequest> = {}): DevTokenRequest => (
   patient: null,
   fhirUser: null,
   ttlSeconds: 3600,
+  scope: null,
+  sid: null,
   ...overrides,
 });
 
@@ -60,6 +62,11 @@ describe(parseTokenArgs.name, () => {
       ['--role=doctor', `--id=${DR}`, `--fhir-user=Practitioner/${DR}`],
       request({ fhirUser: `Practitioner/${DR}` }),
     ],
+    [
+      'a break-glass scope and a provider session',
+      ['--role', 'doctor', '--id', DR, '--scope', 'openid carecast/break-glass', '--sid', 'kc-1'],
+      request({ scope: 'openid carecast/break-glass', sid: 'kc-1' }),
+    ],
   ])('parses %s', (_name, argv, expected) => {
     expect(parseTokenArgs(argv)).toEqual({ ok: true, value: expected });
   });
@@ -88,6 +95,9 @@ describe(parseTokenArgs.name, () => {
     ['a ttl over a day', ['--role', 'doctor', '--id', DR, '--ttl', '86401'], /--ttl/],
     ['a textual ttl', ['--role', 'doctor', '--id', DR, '--ttl', '1h'], /--ttl/],
     ['an unknown option', ['--role', 'doctor', '--id', DR, '--admin'], /admin/],
+    ['a scope with a double space', ['--role', 'doctor', '--id', DR, '--scope', 'a  b'], /--scope/],
+    ['a scope with a quote', ['--role', 'doctor', '--id', DR, '--scope', 'a"b'], /--scope/],
+    ['a sid with a space', ['--role', 'doctor', '--id', DR, '--sid', 'kc 1'], /--sid/],
     ['a positional argument', ['doctor', DR], /positional|Unexpected/i],
   ])('refuses %s', (_name, argv, message) => {
     const parsed = parseTokenArgs(argv);
@@ -136,6 +146,15 @@ describe(mintDevToken.name, () => {
     const config = testConfig();
     const verified = await new AccessTokenVerifier(config).verify(await mint(request(overrides)));
     expect(verified.ok && derivePrincipal(verified.claims)).toEqual({ ok: true, principal });
+  });
+
+  it('carries scope and sid: the ticket path sees the break-glass scope and provider session', async () => {
+    const token = await mint(request({ scope: 'openid carecast/break-glass', sid: 'kc-1' }));
+    const verified = await new AccessTokenVerifier(testConfig()).verify(token);
+    expect(verified.ok && verified.claims).toMatchObject({
+      scope: 'openid carecast/break-glass',
+      sid: 'kc-1',
+    });
   });
 
   it('is refused by a node with another secret', async () => {
