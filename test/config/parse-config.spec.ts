@@ -85,6 +85,17 @@ describe(parseConfig.name, () => {
       rotateSeconds: 86_400,
     });
     expect(c.history).toEqual({ size: 100, ttlSeconds: 300 });
+    expect(c.auth).toMatchObject({
+      logoutAudience: 'carecast-dev',
+      maxTokenLifetimeSeconds: 86_400,
+      logoutRate: { limit: 50, windowMs: 1000 },
+    });
+    expect(c.breakGlass).toEqual({
+      scope: 'carecast/break-glass',
+      reasons: ['emergency', 'coverage', 'patient_request'],
+      ratePerUser: { limit: 3, windowMs: 3_600_000 },
+      grantSeconds: 900,
+    });
     expect(c.nodeId).toBe('host.example-42');
     expect(c.allowedOrigins).toEqual(['https://localhost:8443']);
     expect(c.generatedDevSecrets).toEqual(
@@ -111,6 +122,31 @@ describe(parseConfig.name, () => {
       'https://app.example.org',
       'https://admin.example.org:8443',
     ]);
+  });
+
+  it('takes the logout audience from AUTH_LOGOUT_AUDIENCE, else AUTH_AUDIENCE', () => {
+    const own = parseConfig({ AUTH_AUDIENCE: 'app', AUTH_LOGOUT_AUDIENCE: 'app-logout' }, runtime);
+    const same = parseConfig({ AUTH_AUDIENCE: 'app' }, runtime);
+    expect(own.ok && own.config.auth.logoutAudience).toBe('app-logout');
+    expect(same.ok && same.config.auth.logoutAudience).toBe('app');
+  });
+
+  it('takes break-glass settings as given, reasons deduplicated', () => {
+    const result = parseConfig(
+      {
+        BREAK_GLASS_SCOPE: 'ehr:break_glass',
+        BREAK_GLASS_REASONS: 'trauma,trauma,code_blue',
+        RATE_BREAK_GLASS_PER_USER: '1/1h',
+        BREAK_GLASS_SECONDS: '3600',
+      },
+      runtime,
+    );
+    expect(result.ok && result.config.breakGlass).toEqual({
+      scope: 'ehr:break_glass',
+      reasons: ['trauma', 'code_blue'],
+      ratePerUser: { limit: 1, windowMs: 3_600_000 },
+      grantSeconds: 3600,
+    });
   });
 
   it('treats an empty variable as unset', () => {
@@ -206,6 +242,14 @@ describe(parseConfig.name, () => {
     ['HISTORY_SIZE', { HISTORY_SIZE: '-1' }],
     ['HISTORY_TTL_SECONDS', { HISTORY_TTL_SECONDS: '0' }],
     ['HISTORY_TTL_SECONDS', { HISTORY_TTL_SECONDS: '3601' }],
+    ['AUTH_MAX_TOKEN_LIFETIME_SECONDS', { AUTH_MAX_TOKEN_LIFETIME_SECONDS: '59' }],
+    ['RATE_BACKCHANNEL_LOGOUT', { RATE_BACKCHANNEL_LOGOUT: 'lots' }],
+    ['BREAK_GLASS_SCOPE', { BREAK_GLASS_SCOPE: 'two scopes' }],
+    ['BREAK_GLASS_REASONS', { BREAK_GLASS_REASONS: 'emergency,Life Threat' }],
+    ['BREAK_GLASS_REASONS', { BREAK_GLASS_REASONS: `emergency,${'x'.repeat(33)}` }],
+    ['RATE_BREAK_GLASS_PER_USER', { RATE_BREAK_GLASS_PER_USER: '0/1h' }],
+    ['BREAK_GLASS_SECONDS', { BREAK_GLASS_SECONDS: '3601' }],
+    ['BREAK_GLASS_SECONDS', { BREAK_GLASS_SECONDS: '0' }],
   ])('names %s when it is invalid', (variable, env) => {
     expect(variablesOf(env)).toContain(variable);
   });
