@@ -30,7 +30,8 @@ export class NotLoggedOutGuard implements CanActivate {
     if (keys.length === 0) return true;
     const at = await this.logouts.loggedOutAt(keys, Date.now()).catch(() => undefined);
     if (at === undefined) throw this.reject('unavailable', access.userKey);
-    if (loggedOutBy(access.context.tokenIssuedAt, at)) throw this.reject('invalid_token', access.userKey);
+    if (loggedOutBy(access.context.tokenIssuedAt, at))
+      throw this.reject('invalid_token', access.userKey);
     return true;
   }
 
