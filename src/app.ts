@@ -14,6 +14,7 @@ import { DrainState } from './lifecycle/drain-state.js';
 import { createLogger } from './logging/logger.js';
 import { NestPinoLogger } from './logging/nest-pino-logger.js';
 import { LOGOUT_PATH, logoutFormParser } from './logout/logout-form-parser.js';
+import { LogoutRecorder } from './logout/logout-recorder.js';
 import { Metrics } from './metrics/metrics.js';
 import { publicTlsOptions } from './tls/public-tls-options.js';
 
@@ -57,7 +58,7 @@ export async function createApp(
   const express = nest.getHttpAdapter().getInstance();
   installHttpPipeline(express, config, nest.get(Metrics), logger);
   nest.useBodyParser('json', { limit: '256kb' });
-  express.use(LOGOUT_PATH, logoutFormParser());
+  express.use(LOGOUT_PATH, logoutFormParser(nest.get(LogoutRecorder)));
   nest.useWebSocketAdapter(new CarecastWsAdapter(nest, nest.get(UpgradeAuthenticator), config));
 
   const internalServer = createServer((req, res) => {

@@ -1,4 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { auditFilePath } from '../../src/audit/audit-file.js';
+import { type AuditRecord, parseJsonLines } from '../../src/core/audit-chain.js';
 import { type RunningNode, startNode, type TestNode, uniquePrefix } from '../support/app.js';
 import { eventually, request } from '../support/http-client.js';
 import { logoutToken, postLogout } from '../support/logout.js';
@@ -29,6 +32,13 @@ async function session(node: RunningNode, token: string): Promise<TestClient> {
 async function expectOpen(client: TestClient): Promise<void> {
   client.send({ type: 'ping', id: 'alive' });
   expect(await client.next('pong')).toEqual({ type: 'pong', id: 'alive' });
+}
+
+/** Every audit record the node has written so far. */
+async function auditOf(node: RunningNode): Promise<AuditRecord[]> {
+  const file = auditFilePath(node.config.audit.dir, node.config.nodeId);
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return parseJsonLines(text).records as AuditRecord[];
 }
 
 function ticketStatus(node: RunningNode, token: string): Promise<number> {
@@ -64,6 +74,20 @@ function scenarios(nodes: () => [RunningNode, RunningNode]) {
     expect(await ticketStatus(other, old)).toBe(401);
     const refused = await connect(other as TestNode, { ticket: early });
     expect(refused).toMatchObject({ ok: false, status: 401 });
+
+    // Audited where it was received, and by each node for the user whose sessions it closed.
+    await eventually(async () =>
+      (await auditOf(posted)).some(
+        (r) => r.event === 'user.logged_out' && r.outcome === 'allow' && r.reason === 'backchannel',
+      ),
+    );
+    for (const node of new Set([posted, other])) {
+      await eventually(async () =>
+        (await auditOf(node)).some(
+          (r) => r.event === 'user.logged_out' && r.outcome === 'ok' && r.actor === `doctor:${id}`,
+        ),
+      );
+    }
 
     const newer = await doctor(id, { sid: 'kc-session-b', issuedAt: after + 1 });
     const back = await session(other, newer);
@@ -149,6 +173,18 @@ function scenarios(nodes: () => [RunningNode, RunningNode]) {
     }
     await expectOpen(live);
     await expectOpen(replayedUser);
+    await eventually(async () => {
+      const reasons = new Set((await auditOf(posted)).map((r) => r.reason));
+      return [
+        'backchannel_refused:invalid_token',
+        'backchannel_refused:missing_events',
+        'backchannel_refused:nonce_present',
+        'backchannel_refused:stale_iat',
+        'backchannel_refused:replayed',
+        'backchannel_refused:missing_subject',
+        'backchannel_refused:malformed_request',
+      ].every((r) => reasons.has(r));
+    });
     expect(await ticketStatus(posted, token)).toBe(201);
     live.close();
     replayedUser.close();
