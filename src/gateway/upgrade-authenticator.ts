@@ -7,6 +7,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { upgradeRejected } from '../core/audit-entries.js';
 import type { TicketGrant } from '../core/ticket.js';
 import { UPGRADE_CONTEXT, UpgradeRefused } from '../core/upgrade.js';
+import { refusalLog } from '../logging/refusal-log.js';
 import { Metrics } from '../metrics/metrics.js';
 import { ConnectionCounter } from '../stores/connection-counter/connection-counter.js';
 import { OriginGuard } from '../tickets/origin.guard.js';
@@ -160,6 +161,7 @@ export class UpgradeAuthenticator implements OnModuleInit {
     const status = upgradeStatusOf(reason);
     this.metrics.wsUpgradesRejected.inc({ reason });
     this.audit.record(upgradeRejected(reason, status, refusal.actor ?? 'anonymous', refusal.jti));
+    refusalLog.refused('upgrade', reason, status);
     rejectUpgrade(socket, status, reason, retryAfterOf(reason));
   }
 
