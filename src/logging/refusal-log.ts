@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { Logger, type LoggerService } from '@nestjs/common';
 
 /** Log lines about refusals one process writes per window, at most; the rest are counted. */
 export const REFUSAL_LINES_PER_WINDOW = 20;
@@ -16,12 +16,13 @@ export type RefusalKind = 'ticket' | 'upgrade';
  * keep the exact count of every refusal either way.
  */
 export class RefusalLog {
-  private readonly logger = new Logger('Refusals');
   private windowStart = -Infinity;
   private written = 0;
   private readonly suppressed = new Map<string, number>();
 
   constructor(
+    /** Nest's Logger routes to the app's pino logger (NestPinoLogger). */
+    private readonly logger: Pick<LoggerService, 'log' | 'warn'> = new Logger('Refusals'),
     private readonly linesPerWindow = REFUSAL_LINES_PER_WINDOW,
     private readonly windowMs = REFUSAL_WINDOW_MS,
     private readonly now: () => number = Date.now,
