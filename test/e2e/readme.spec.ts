@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdtemp, readFile, readdir, rm, symlink } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,8 @@ import { PHI_CANARY_TEXT, canaryFragmentsIn } from '../support/phi-canary.js';
  *   node's ./data is the sandbox's and every other command is the real `npm run ...`.
  * - The default ports 8443 and 9090 are replaced by free ones in each block, and PORT and
  *   INTERNAL_PORT are set, as for a developer who changed them (other tests use the ports).
+ * - docs/publishing.md's development walk-through runs too, with its carecast-internal.sh
+ *   (the block starting `#!/bin/sh`) saved as a file, while `dev:listen` watches the doctor.
  * - A block that says it "keeps running" (dev:listen in its own terminal) runs in the
  *   background; the blocks after it run once it shows all but its last output (the
  *   notification), which must arrive before the end.
@@ -37,10 +39,10 @@ interface Block {
 }
 
 /** The `sh` blocks from `heading` to the next heading (outside code blocks). */
-function blocksOf(readme: string, heading: string): Block[] {
-  const lines = readme.split('\n');
+function blocksOf(markdown: string, heading: string): Block[] {
+  const lines = markdown.split('\n');
   const start = lines.indexOf(heading);
-  if (start === -1) throw new Error(`README has no "${heading}" section`);
+  if (start === -1) throw new Error(`no "${heading}" section`);
   const blocks: Block[] = [];
   let fence: string[] | null = null;
   let lang = '';
@@ -69,7 +71,7 @@ function expectationsOf(code: string): RegExp[] {
   const shown: string[] = [];
   for (const line of code.split('\n')) {
     const comment = /^#\s(.*)$/.exec(line.trim())?.[1] ?? /\s{2,}#\s(.*)$/.exec(line)?.[1];
-    if (comment !== undefined && /^(\{"|sent |\d{3} |ok |carecast_)/.test(comment)) {
+    if (comment !== undefined && /^(\{"|sent |\d{3} |ok |carecast_|HTTP\/)/.test(comment)) {
       shown.push(comment.trim());
     }
   }
@@ -280,5 +282,35 @@ describe('the README, replayed', () => {
     ] as const) {
       expect([where, canaryFragmentsIn(text)]).toEqual([where, []]);
     }
+  }, 60_000);
+  it("replays docs/publishing.md's development walk-through while the doctor listens", async () => {
+    const doc = await readFile(path.join(ROOT, 'docs/publishing.md'), 'utf8');
+    const blocks = blocksOf(doc, '## Example: shell (openssl + curl)');
+    const script = blocks.find((b) => b.code.startsWith('#!/bin/sh'));
+    const walk = blocks.find((b) => b.code.includes('export CARECAST_KID=dev'));
+    expect(script).toBeDefined();
+    expect(walk).toBeDefined();
+    await writeFile(path.join(sandbox, 'carecast-internal.sh'), script!.code, { mode: 0o755 });
+
+    const internal = { ...env, CARECAST_INTERNAL_URL: `http://127.0.0.1:${internalPort}` };
+    const listen = shell('npm run -s dev:listen -- --role doctor --id dr-7f3k2m9q', sandbox, env);
+    background.push(listen);
+    await until(
+      () => listen.stdout.includes('"type":"ack"'),
+      BLOCK_TIMEOUT_MS,
+      () => `dev:listen did not subscribe: ${listen.stdout}${listen.stderr}`,
+    );
+    const code = walk!.code.replaceAll('9090', String(internalPort));
+    const run = shell(code, sandbox, internal);
+    const report = `docs/publishing.md block:\n${code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`;
+    expect([await run.exited, report]).toEqual([0, report]);
+    expect([missing(expectationsOf(walk!.code), run.stdout), report]).toEqual([[], report]);
+
+    // The listener saw the notification, then was closed with 4503 by the disconnect.
+    await listen.exited;
+    expect(listen.stdout).toMatch(
+      /"type":"notification","channel":"doctor:dr-7f3k2m9q","id":"evt-[0-9a-f]{12}","kind":"message.received"/,
+    );
+    expect(listen.stderr).toMatch(/closed by the node: 4503/);
   }, 60_000);
 });
