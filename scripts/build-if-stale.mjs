@@ -6,9 +6,10 @@
 // on each build, so one changed source makes all of dist/ older than it. A deleted source
 // leaves nothing to compare, and a stale leftover .js file is never required by one that
 // exists. tsc's output goes to stderr: stdout belongs to the command that follows
-// (`TOKEN=$(npm run -s token -- ...)`).
+// (`TOKEN=$(npm run -s token -- ...)`). Without src/ (an image that ships dist/ alone) there
+// is nothing to build.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +36,7 @@ function mtimeOrNull(path) {
 }
 
 function stale() {
+  if (!existsSync(SOURCES)) return false;
   let newestSource = Math.max(...CONFIGS.map((f) => mtimeOrNull(f) ?? 0));
   let oldestOutput = Infinity;
   for (const source of sourceFiles(SOURCES)) {
