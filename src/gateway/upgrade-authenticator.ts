@@ -43,7 +43,8 @@ type GuardedAdmit = (req: IncomingMessage, attempt: UpgradeAttempt) => Promise<A
  *
  * A guard refuses with an UpgradeRefused; any other failure (a store down, a bug) is 503
  * `unavailable`, never a 101. Either way the answer is a plain HTTP response, audited as
- * `ws.upgrade_rejected` and counted by reason; nothing about a socket exists until all pass.
+ * `ws.upgrade_rejected`, counted and logged (rate-limited) by reason; nothing about a socket
+ * exists until all pass.
  */
 @Injectable()
 export class UpgradeAuthenticator implements OnModuleInit {
