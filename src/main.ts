@@ -24,11 +24,17 @@ async function main(): Promise<void> {
     return;
   }
   const config = result.config;
+  // A crash after start ends in a fatal line of the node's format too, not a raw stack on
+  // stderr.
+  const fatalLogger = createLogger(config);
+  const crashed = (error: unknown) => die(fatalLogger, 'carecast crashed', error, config);
+  process.once('uncaughtException', crashed);
+  process.once('unhandledRejection', crashed);
   let app: Awaited<ReturnType<typeof createApp>>;
   try {
     app = await createApp(config);
   } catch (error) {
-    failedToStart(createLogger(config), error, config);
+    die(fatalLogger, 'carecast failed to start', error, config);
     return;
   }
   const stop = (signal: string) => {
@@ -59,11 +65,16 @@ function bootLogger(): Logger {
 }
 
 /**
- * One fatal line, then exit 1. A busy port is named (port, address and which listener);
- * any other error gives its type and code only: messages may carry request or config values.
+ * One fatal line, then exit 1. A busy port is named (port, address and which listener); any
+ * other error gives its type, code and stack frames only: messages may carry request or
+ * configuration values, frames name only code locations.
  */
-function failedToStart(logger: Logger, error: unknown, config: Config | null): void {
-  const { code, port, address } = error as { code?: unknown; port?: unknown; address?: unknown };
+function die(logger: Logger, what: string, error: unknown, config: Config | null): void {
+  const { code, port, address } = (error ?? {}) as {
+    code?: unknown;
+    port?: unknown;
+    address?: unknown;
+  };
   if (code === 'EADDRINUSE' && typeof port === 'number') {
     const listener =
       config === null
@@ -75,17 +86,30 @@ function failedToStart(logger: Logger, error: unknown, config: Config | null): v
             : undefined;
     logger.fatal(
       { code, port, address, listener },
-      `carecast failed to start: port ${port} is already in use` +
-        (listener ? ` (${listener} listener)` : ''),
+      `${what}: port ${port} is already in use` + (listener ? ` (${listener} listener)` : ''),
     );
   } else {
     logger.fatal(
-      { errorType: error instanceof Error ? error.constructor.name : typeof error, code },
-      'carecast failed to start',
+      {
+        errorType: error instanceof Error ? error.constructor.name : typeof error,
+        code,
+        frames: stackFrames(error),
+      },
+      what,
     );
   }
   logger.flush();
   process.exit(1);
 }
 
-main().catch((error: unknown) => failedToStart(bootLogger(), error, null));
+/** The `at ...` lines of a stack, without its first line (the message). */
+function stackFrames(error: unknown): string[] | undefined {
+  if (!(error instanceof Error) || typeof error.stack !== 'string') return undefined;
+  return error.stack
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith('at '))
+    .slice(0, 15);
+}
+
+main().catch((error: unknown) => die(bootLogger(), 'carecast failed to start', error, null));
