@@ -102,7 +102,7 @@ describe('subscribe while Redis is frozen', () => {
     await redis?.stop();
   });
 
-  it('answers a subscribe unavailable within a second when the rate and facts stores hang', async () => {
+  it('answers a subscribe unavailable within a second while Redis hangs, never closing 4008', async () => {
     freeze();
     // More refusals than the 4008 strike limit (5): none of them counts.
     for (let i = 0; i < 7; i++) {
@@ -160,6 +160,32 @@ describe('subscribe while Redis is frozen', () => {
       ref: 'res-frozen02',
     });
     expect(await c.next('notification')).toMatchObject({ id: 'evt-frozen02', seq: 2 });
+    expect(closedDuringTest).toBeNull();
+  });
+
+  it('answers unavailable when only the care-team facts cannot be read, then allows on retry', async () => {
+    await addToCareTeam(node, 'pt-frozen02', 'dr-frozen001');
+    // Redis refuses the membership read alone (an ACL without SISMEMBER): the rate store
+    // answers, the facts do not.
+    const admin = new Redis(redis.port, '127.0.0.1');
+    try {
+      await admin.call('ACL', 'SETUSER', 'default', '-sismember');
+      c.send({ type: 'subscribe', id: 'facts', channel: 'patient:pt-frozen02' });
+      expect(await c.next()).toEqual({ type: 'error', id: 'facts', code: 'unavailable' });
+      await eventually(async () =>
+        (await auditRecords(node)).some(
+          (r) =>
+            r.event === 'ws.subscribe' &&
+            r.reason === 'facts_unavailable' &&
+            r.channel === 'patient:pt-frozen02',
+        ),
+      );
+    } finally {
+      await admin.call('ACL', 'SETUSER', 'default', '+sismember');
+      admin.disconnect();
+    }
+    c.send({ type: 'subscribe', id: 'facts2', channel: 'patient:pt-frozen02' });
+    expect(await c.next()).toMatchObject({ type: 'ack', id: 'facts2' });
     expect(closedDuringTest).toBeNull();
   });
 
