@@ -151,40 +151,42 @@ describe('back-pressure on every frame', () => {
     await node?.stop();
   });
 
+  const SHED = 'carecast_delivery_failures_total{reason="slow_consumer"}';
+
   /**
    * Stops reading the socket, then sends frames whose answers are pongs or errors until the
-   * node closes the connection; a node that writes answers without the limit never does.
+   * node sheds the connection (its slow-consumer count goes up: the client cannot see the
+   * close frame while it does not read), then reads again. A node that writes answers without
+   * the limit never sheds, and the test fails on the frame bound or the close.
    */
-  async function floodUnread(c: TestClient, frame: (i: number) => string): Promise<number> {
+  async function floodUnread(c: TestClient, frame: (i: number) => string): Promise<void> {
+    const shedBefore = await metric(node, SHED);
+    const shed = async (): Promise<boolean> => (await metric(node, SHED)) > shedBefore;
     const socket = (c.ws as unknown as { _socket: TLSSocket })._socket;
     socket.pause();
     let sent = 0;
-    let closed = false;
-    void c.closed.then(() => (closed = true));
-    // Batches of frames, yielding between them so the close can arrive; bounded.
-    while (!closed && sent < 2_000_000 && c.ws.readyState === c.ws.OPEN) {
-      for (let i = 0; i < 2000; i++) c.ws.send(frame(sent + i));
-      sent += 2000;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      // Wait while our own outgoing queue drains, so the node reads what we sent.
-      while (c.ws.bufferedAmount > 1_000_000 && !closed)
-        await new Promise<void>((resolve) => setTimeout(resolve, 5));
+    try {
+      while (c.ws.readyState === c.ws.OPEN && !(await shed())) {
+        if (sent >= 2_000_000) throw new Error(`not shed after ${sent} frames`);
+        // Our own queue drains first, so the node has read what we sent before the next batch.
+        if (c.ws.bufferedAmount > 1_000_000) {
+          await new Promise<void>((resolve) => setTimeout(resolve, 10));
+          continue;
+        }
+        for (let i = 0; i < 2000; i++) c.ws.send(frame(sent + i));
+        sent += 2000;
+      }
+    } finally {
+      socket.resume();
     }
-    socket.resume();
-    return sent;
   }
 
   it('closes 4009 a client that stops reading while provoking pongs', async () => {
-    const failuresBefore = await metric(
-      node,
-      'carecast_delivery_failures_total{reason="slow_consumer"}',
-    );
+    const failuresBefore = await metric(node, SHED);
     const c = await open(node, 'pt-slowpong1');
     await floodUnread(c, (i) => `{"type":"ping","id":"p${i}"}`);
     expect(await c.closedWithin(15_000)).toEqual({ code: 4009, reason: 'slow_consumer' });
-    expect(await metric(node, 'carecast_delivery_failures_total{reason="slow_consumer"}')).toBe(
-      failuresBefore + 1,
-    );
+    expect(await metric(node, SHED)).toBe(failuresBefore + 1);
     await eventually(async () => {
       const records = await auditRecords(node);
       const failed = records.filter(
