@@ -211,4 +211,15 @@ describe('back-pressure on every frame', () => {
     );
     expect(await c.closedWithin(15_000)).toEqual({ code: 4009, reason: 'slow_consumer' });
   }, 60_000);
+  it('closes 4009 a client that stops reading while provoking acks', async () => {
+    const c = await open(node, 'pt-slowack01');
+    c.send({ type: 'subscribe', id: 'first', channel: 'patient:pt-slowack01' });
+    expect(await c.next()).toMatchObject({ type: 'ack', id: 'first' });
+    // Repeated subscribes to the channel held: each answered with an ack and its position.
+    await floodUnread(
+      c,
+      (i) => `{"type":"subscribe","id":"a${i}","channel":"patient:pt-slowack01"}`,
+    );
+    expect(await c.closedWithin(15_000)).toEqual({ code: 4009, reason: 'slow_consumer' });
+  }, 60_000);
 });
