@@ -67,7 +67,7 @@ export type RevokeReason = DenyReason | FactsUnavailable;
 
 /**
  * `ws.refreshed` deny: the ticket did not verify, was spent, or names another user; or the
- * ticket store was unreachable (answered `unavailable`, the ticket not spent).
+ * ticket store was unreachable (answered `unavailable`; the ticket may have been spent).
  */
 export type RefreshRefusal =
   | Extract<UpgradeRejection, 'ticket_invalid' | 'ticket_expired' | 'ticket_reused' | 'unavailable'>

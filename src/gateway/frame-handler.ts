@@ -88,7 +88,8 @@ export class FrameHandler {
     try {
       redeemed = await this.tickets.redeem(verified.grant.jti, now);
     } catch {
-      // The ticket store is down: the ticket is not spent, the client may retry with it.
+      // The ticket store did not answer: no verdict. The GETDEL may still have run (a frozen
+      // Redis executes it when it resumes), so the client retries with a fresh ticket.
       this.audit.record(wsRefreshRefused(session, 'unavailable', verified.grant.jti));
       return this.refuse(session, 'unavailable', frame.id);
     }

@@ -163,6 +163,32 @@ describe('subscribe while Redis is frozen', () => {
     expect(closedDuringTest).toBeNull();
   });
 
+  it('answers a refresh unavailable while the ticket store hangs, and refreshes on retry', async () => {
+    const ticket = await ticketFor(node, await doctor('dr-frozen001'));
+    freeze();
+    const started = performance.now();
+    c.send({ type: 'refresh', id: 'refresh1', ticket });
+    expect(await c.next(undefined, 10_000)).toEqual({
+      type: 'error',
+      id: 'refresh1',
+      code: 'unavailable',
+    });
+    expect(performance.now() - started).toBeLessThan(QUICK_MS);
+    thaw();
+    // The timed-out GETDEL ran when Redis resumed: the retry takes a fresh ticket.
+    c.send({
+      type: 'refresh',
+      id: 'refresh2',
+      ticket: await ticketFor(node, await doctor('dr-frozen001')),
+    });
+    expect(await c.next()).toMatchObject({ type: 'ack', id: 'refresh2' });
+    await eventually(async () =>
+      (await auditRecords(node)).some(
+        (r) => r.event === 'ws.refreshed' && r.outcome === 'deny' && r.reason === 'unavailable',
+      ),
+    );
+  });
+
   it('answers unavailable when only the care-team facts cannot be read, then allows on retry', async () => {
     await addToCareTeam(node, 'pt-frozen02', 'dr-frozen001');
     // Redis refuses the membership read alone (an ACL without SISMEMBER): the rate store
