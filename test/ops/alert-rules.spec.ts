@@ -43,6 +43,16 @@ describeWithPromtool('alert rules under promtool', (promtool) => {
     expect(stdout).toContain(`SUCCESS: ${rules.length} rules found`);
   });
 
+  it("load from the compose profile's Prometheus config (`promtool check config`)", async () => {
+    const { stdout } = await run(promtool, [
+      'check',
+      'config',
+      repoPath('ops/prometheus/prometheus.yml'),
+    ]);
+    expect(stdout).toContain('is valid prometheus config file syntax');
+    expect(stdout).toContain(`SUCCESS: ${rules.length} rules found`);
+  });
+
   it('pass their unit tests (`promtool test rules`)', async () => {
     const result = await run(promtool, ['test', 'rules', 'alerts.test.yml'], {
       cwd: repoPath('ops/prometheus/tests'),
