@@ -86,3 +86,25 @@ describe('alert rules', () => {
     }
   });
 });
+
+describe('docs/runbook.md', () => {
+  const runbook = readRepoFile('docs/runbook.md');
+  const anchors = markdownAnchors(runbook);
+
+  it('has the procedures the alerts send operators to', () => {
+    const procedures = [
+      'verify-the-audit-chain',
+      'block-a-user',
+      'drain-a-node',
+      'rotate-a-publisher-key',
+      'rotate-the-ticket-secret',
+      'rotate-the-audit-signing-key',
+    ];
+    expect(procedures.filter((p) => !anchors.has(p))).toEqual([]);
+  });
+
+  it('links only to sections that exist', () => {
+    const links = [...runbook.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]!);
+    expect(links.filter((l) => !anchors.has(l))).toEqual([]);
+  });
+});
