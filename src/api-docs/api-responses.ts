@@ -51,10 +51,30 @@ function errorBodySchema(codes: readonly HttpErrorCode[]): Record<string, unknow
   };
 }
 
+/** The documented answer with these codes (all of one status): headers and exact body. */
+export function errorResponse(codes: readonly HttpErrorCode[]) {
+  return {
+    description: codes.map((c) => `\`${c}\``).join(', '),
+    headers: {
+      ...NO_STORE,
+      ...(codes.some((c) => RETRYABLE.has(c)) ? RETRY_AFTER : {}),
+      ...(codes.includes('invalid_token')
+        ? {
+            'WWW-Authenticate': {
+              description: '`Bearer error="invalid_token"`',
+              schema: { type: 'string' },
+            },
+          }
+        : {}),
+    },
+    content: { 'application/json': { schema: errorBodySchema(codes) } },
+  };
+}
+
 /**
  * One documented response per status the codes map to, each with the exact error body.
- * `internal_error` (500) and the listener-wide answers (404, 413) apply to every route and are
- * added by `withCommonErrors` in the document builder.
+ * What any route can answer (`500 internal_error`; `403 tls_required` on the public listener
+ * behind a proxy) is added by the document builder.
  */
 export function ApiErrors(...codes: HttpErrorCode[]): MethodDecorator & ClassDecorator {
   const byStatus = new Map<number, HttpErrorCode[]>();
@@ -64,29 +84,10 @@ export function ApiErrors(...codes: HttpErrorCode[]): MethodDecorator & ClassDec
   }
   return applyDecorators(
     ...[...byStatus].map(([status, statusCodes]) =>
-      ApiResponse({
-        status,
-        description: statusCodes.map((c) => `\`${c}\``).join(', '),
-        headers: {
-          ...NO_STORE,
-          ...(statusCodes.some((c) => RETRYABLE.has(c)) ? RETRY_AFTER : {}),
-          ...(statusCodes.includes('invalid_token')
-            ? {
-                'WWW-Authenticate': {
-                  description: '`Bearer error="invalid_token"`',
-                  schema: { type: 'string' },
-                },
-              }
-            : {}),
-        },
-        content: { 'application/json': { schema: errorBodySchema(statusCodes) } },
-      }),
+      ApiResponse({ status, ...errorResponse(statusCodes) }),
     ),
   );
 }
-
-/** The error body schema for a set of codes, for the document builder's shared answers. */
-export { errorBodySchema };
 
 /**
  * An `/internal/v1/*` route: signed with `Carecast-Signature` by a key of `PUBLISHER_KEYS`

@@ -4,11 +4,8 @@ import { AppModule } from '../app.module.js';
 import type { Config } from '../config/config.types.js';
 import { describeProblems, parseConfig } from '../config/parse-config.js';
 import { servesPath, type ListenerName } from '../http/listener.js';
-import {
-  ACCESS_TOKEN_SCHEME,
-  errorBodySchema,
-  PUBLISHER_SIGNATURE_SCHEME,
-} from './api-responses.js';
+import type { HttpErrorCode } from '../core/error-codes.js';
+import { ACCESS_TOKEN_SCHEME, errorResponse, PUBLISHER_SIGNATURE_SCHEME } from './api-responses.js';
 
 /**
  * Builds the OpenAPI 3.1 document of every HTTP route from the controllers' `@nestjs/swagger`
@@ -17,7 +14,8 @@ import {
  * shares is added afterwards:
  * - each path gets the `servers` of the listener that serves it (`servesPath`, the same
  *   function that scopes requests), so public and internal routes are told apart;
- * - every operation gets `500 internal_error`, which any route can answer.
+ * - every operation gets `500 internal_error`, which any route can answer, and every public
+ *   one `403 tls_required` (the trusted-proxy gate in front of every public route).
  * A new controller therefore needs only its own decorators. `npm run openapi` writes the
  * result to docs/openapi.json; test/api-docs/openapi.spec.ts fails when that file drifts.
  */
@@ -120,17 +118,30 @@ function withListeners(document: OpenAPIObject): OpenAPIObject {
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch'] as const;
 
 function withCommonErrors(document: OpenAPIObject): OpenAPIObject {
-  for (const item of Object.values(document.paths)) {
+  for (const [path, item] of Object.entries(document.paths)) {
     for (const method of METHODS) {
       const operation = item[method];
       if (operation === undefined) continue;
-      operation.responses['500'] ??= {
-        description: '`internal_error`',
-        content: { 'application/json': { schema: errorBodySchema(['internal_error']) } },
-      };
+      if (servesPath('public', path)) {
+        const codes = codesOf(operation.responses['403']);
+        operation.responses['403'] = errorResponse([...codes, 'tls_required']);
+      }
+      operation.responses['500'] ??= errorResponse(['internal_error']);
     }
   }
   return document;
+}
+
+/** The error codes an `errorResponse` documents; none for a missing response. */
+function codesOf(response: unknown): HttpErrorCode[] {
+  const body = response as
+    | {
+        content?: {
+          'application/json'?: { schema?: { properties?: { error?: { enum?: HttpErrorCode[] } } } };
+        };
+      }
+    | undefined;
+  return body?.content?.['application/json']?.schema?.properties?.error?.enum ?? [];
 }
 
 function lowerFirst(name: string): string {

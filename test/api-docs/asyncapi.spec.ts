@@ -159,6 +159,9 @@ describe('docs/asyncapi.yaml', () => {
     `{"type":"refresh","id":"3","ticket":"${'t'.repeat(4097)}"}`,
     `{"type":"refresh","id":"3","ticket":"${'t'.repeat(4096)}"}`,
     '{"type":"refresh","id":"3"}',
+    // Contract §8 (break-glass): refused until the parser takes it; then this sample fails
+    // until the subscribe schema describes it too.
+    '{"type":"subscribe","id":"7","channel":"patient:pt-4c9a1b2e","breakGlass":{"reason":"emergency"}}',
     '[]',
     '"ping"',
     'null',

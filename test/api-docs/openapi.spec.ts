@@ -181,6 +181,24 @@ describe('a running node answers as docs/openapi.json says (embedded node)', () 
     }
   });
 
+  it('POST /v1/tickets behind a TLS-terminating proxy, from an untrusted peer', async () => {
+    const proxied = await startNode({
+      TLS_TERMINATED_BY_PROXY: 'true',
+      TRUSTED_PROXIES: '192.0.2.1',
+      PUBLIC_URL: 'https://gw.example.com',
+    });
+    try {
+      const res = await request(`${proxied.publicUrl}/v1/tickets`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await doctor()}`, 'x-forwarded-proto': 'https' },
+      });
+      expect(res.status).toBe(403);
+      conforms('/v1/tickets', 'post', res);
+    } finally {
+      await proxied.stop();
+    }
+  });
+
   it('exercised every documented operation, and leaked no part of the PHI canary', async () => {
     const documented = Object.entries(document.paths).flatMap(([path, item]) =>
       Object.keys(item as object)
