@@ -10,11 +10,13 @@ import {
   metricNamesIn,
   selectorLabels,
 } from './ops-files.js';
+import { unknownLabelValues } from './label-values.js';
 
 /**
  * Every metric the Grafana dashboard and the alert rules query exists in `/metrics` of a
- * running node, and is queried only by labels it has: a renamed metric or label breaks this
- * spec, not a dashboard panel or an alert that silently never fires.
+ * running node, and is queried only by labels it has and values those labels take: a renamed
+ * metric, label or value breaks this spec, not a dashboard panel or an alert that silently
+ * never fires.
  */
 describe('metrics queried by the dashboard and the alert rules (embedded node)', () => {
   let node: TestNode;
@@ -53,4 +55,8 @@ describe('metrics queried by the dashboard and the alert rules (embedded node)',
       expect(wrong).toEqual([]);
     },
   );
+
+  it.each(Object.entries(sources))('%s selects only label values the code exports', (_, exprs) => {
+    expect(exprs.flatMap(unknownLabelValues)).toEqual([]);
+  });
 });
