@@ -54,10 +54,17 @@ describeWithPromtool('alert rules under promtool', (promtool) => {
   });
 
   it('pass their unit tests (`promtool test rules`)', async () => {
+    // On failure promtool exits 1 and prints each failed expectation: show them.
     const result = await run(promtool, ['test', 'rules', 'alerts.test.yml'], {
       cwd: repoPath('ops/prometheus/tests'),
-    }).catch((error: { stdout?: string; stderr?: string }) => error);
-    expect(`${result.stdout ?? ''}${result.stderr ?? ''}`).toMatch(/SUCCESS/);
+    }).then(
+      ({ stdout }) => ({ exitCode: 0, output: stdout }),
+      (error: { code?: number; stdout?: string; stderr?: string }) => ({
+        exitCode: error.code,
+        output: `${error.stdout ?? ''}${error.stderr ?? ''}`,
+      }),
+    );
+    expect(result).toEqual({ exitCode: 0, output: expect.stringContaining('SUCCESS') });
   });
 
   it('has a unit test for every alert', () => {
