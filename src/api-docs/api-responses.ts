@@ -91,8 +91,12 @@ export function ApiErrors(...codes: HttpErrorCode[]): MethodDecorator & ClassDec
 
 /**
  * An `/internal/v1/*` route: signed with `Carecast-Signature` by a key of `PUBLISHER_KEYS`
- * (contract §5); a bad signature is 401 `invalid_signature`.
+ * (contract §5); a bad signature is 401 `invalid_signature`, and a body that is not
+ * `application/json` is 415 `unsupported_media_type`, checked before the signature.
  */
 export function PublisherSigned(): MethodDecorator & ClassDecorator {
-  return applyDecorators(ApiSecurity(PUBLISHER_SIGNATURE_SCHEME), ApiErrors('invalid_signature'));
+  return applyDecorators(
+    ApiSecurity(PUBLISHER_SIGNATURE_SCHEME),
+    ApiErrors('invalid_signature', 'unsupported_media_type'),
+  );
 }
