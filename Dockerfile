@@ -5,9 +5,14 @@
 # production configuration (see .env.example); docker-compose.yml runs it in development.
 
 ARG NODE_IMAGE=node:24-bookworm-slim
+# swagger-ui-dist (under @nestjs/swagger) pulls in @scarf/scarf, whose install script reports
+# installs over the network unless told not to.
+ARG SCARF_ANALYTICS=false
 
 # 1. Compile TypeScript with the full dependency set.
 FROM ${NODE_IMAGE} AS build
+ARG SCARF_ANALYTICS
+ENV SCARF_ANALYTICS=${SCARF_ANALYTICS}
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -17,6 +22,8 @@ RUN npm run build
 
 # 2. Production dependencies only.
 FROM ${NODE_IMAGE} AS deps
+ARG SCARF_ANALYTICS
+ENV SCARF_ANALYTICS=${SCARF_ANALYTICS}
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force

@@ -1,5 +1,5 @@
 // Entry point of `npm run audit:verify`. The verifier is TypeScript compiled with the app
-// (`preaudit:verify` runs `npm run build`); this file only hands it argv, the environment and
+// (`preaudit:verify` builds it when dist/ is stale); this file only hands it argv, the environment and
 // stdout/stderr. Where dist/ is already built (a deployed image): node scripts/audit-verify.mjs.
 import process from 'node:process';
 import { runAuditVerify } from '../dist/audit/verify-cli.js';

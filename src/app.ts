@@ -65,11 +65,16 @@ export async function createApp(
     tagListener(req, 'internal');
     express(req, res);
   });
-  await nest.listen(config.publicListener.port, config.publicListener.host);
+  // Every module starts, then the internal listener binds, then the public one: Nest logs
+  // "successfully started" only once the public listener is bound, so a busy port of either
+  // listener fails the start before anything claims success.
   try {
+    await nest.init();
     await listen(internalServer, config.internalListener.port, config.internalListener.host);
+    await nest.listen(config.publicListener.port, config.publicListener.host);
   } catch (error) {
-    await nest.close();
+    await closeServer(internalServer);
+    await nest.close().catch(() => undefined);
     throw error;
   }
   const publicServer = nest.getHttpServer() as Server;
@@ -81,6 +86,8 @@ export async function createApp(
       internalPort,
       tls: config.publicListener.tls.kind,
       redis: config.redis.topology.kind,
+      publicUrl: config.publicListener.publicUrl,
+      allowedOrigins: config.allowedOrigins,
     },
     'carecast node listening',
   );

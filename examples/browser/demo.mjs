@@ -11,6 +11,7 @@ import { DEV_PUBLISHER_KEY_ID } from '../../dist/config/config.types.js';
 import { signatureHeader } from '../../dist/core/publisher-signature.js';
 import { loadOrCreateDevSecrets } from '../../dist/dev/dev-secrets.js';
 import { runTokenCommand } from '../../dist/dev/token-command.js';
+import { loadOrCreateDevCertificate } from '../../dist/tls/dev-certificate.js';
 import { startPageServer } from './page-server.mjs';
 
 const pagePort = Number(process.env.DEMO_PORT ?? 5443);
@@ -21,8 +22,10 @@ const internalUrl = `http://127.0.0.1:${process.env.INTERNAL_PORT ?? '9090'}`;
 const allowed = process.env.ALLOWED_ORIGINS ?? gatewayUrl;
 const env = { ...process.env, ALLOWED_ORIGINS: `${allowed},${pageOrigin}` };
 
-// Created before the node starts, so the node and the token helper share the dev secrets.
+// Created before the node starts, so the node and the token helper share the dev secrets,
+// and the node and the page serve the one development certificate kept in ./data.
 const secrets = await loadOrCreateDevSecrets();
+const certificate = await loadOrCreateDevCertificate();
 const node = spawn(process.execPath, ['dist/main.js'], { env, stdio: 'inherit' });
 node.once('exit', (code) => process.exit(code ?? 1));
 
@@ -72,11 +75,13 @@ const page = await startPageServer({
   gatewayUrl,
   mintToken,
   publish,
+  certificate,
 });
 console.log(`
 carecast demo page: ${page.origin}/?role=patient&id=pt-4c9a1b2e
-Both origins use self-signed certificates: open ${gatewayUrl}/v1/tickets and ${page.origin}
-once and accept the warning. Ctrl-C stops the node and the page.
+Both origins serve the development certificate in ./data/dev-tls-cert.pem (kept across
+restarts): trust it once (README, "Trust the development certificate"), or open
+${gatewayUrl}/v1/tickets and ${page.origin} and accept the warning. Ctrl-C stops both.
 `);
 const stop = () => {
   void page.close();

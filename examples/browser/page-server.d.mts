@@ -8,6 +8,8 @@ export interface PageServerOptions {
   publish?(channel: string): Promise<number>;
   /** Extra CarecastClient options for the page (backoff, limits). */
   clientOptions?: Record<string, unknown>;
+  /** PEM certificate and key; default: a fresh self-signed localhost one, in memory. */
+  certificate?: { cert: string; key: string };
 }
 
 export interface PageServer {

@@ -22,8 +22,9 @@ export async function startPageServer({
   mintToken,
   publish,
   clientOptions = {},
+  certificate,
 }) {
-  const { cert, key } = await selfSignedLocalhost();
+  const { cert, key } = certificate ?? (await selfSignedLocalhost());
   const server = createServer({ cert, key }, (req, res) => {
     handle(req, res).catch(() => send(res, 500, 'text/plain', 'internal error'));
   });

@@ -28,20 +28,24 @@ export interface Subscriber {
   readonly bufferedAmount: number;
   /** Counts a subscribe against the per-connection rate; false when over it. */
   admitSubscribe(rate: WindowRate, nowMs: number): boolean;
-  send(frame: ServerFrame): void;
-  /** Writes a frame encoded once for every subscriber of a channel. */
-  sendEncoded(frame: Buffer): void;
+  /**
+   * Writes a frame; false when it was not written: the connection is closing, or the frame
+   * would pass WS_MAX_BUFFERED_BYTES and the connection was closed 4009 instead.
+   */
+  send(frame: ServerFrame): boolean;
+  /** Writes a notification frame encoded once for every subscriber, as `send` does. */
+  sendEncoded(frame: Buffer, channel: string, notification: string | null): boolean;
   /**
    * Starts a catch-up on `channel`: its live messages are kept (`keep`) instead of written,
    * until `release`, so the replay and the ack go out before them.
    */
   hold(channel: string): void;
   /**
-   * Keeps `message` when `channel` is held and answers the bytes kept on it so far; -1 when
-   * it is not held (then the caller writes it). Called for every delivery: cheap when nothing
-   * is held.
+   * Keeps `message` when `channel` is held and answers true (past WS_MAX_BUFFERED_BYTES kept,
+   * the connection is closed 4009); false when it is not held (then the caller writes it).
+   * Called for every delivery: cheap when nothing is held.
    */
-  keep(channel: string, message: BusMessage): number;
+  keep(channel: string, message: BusMessage): boolean;
   /** Ends the hold on `channel`: what was kept, in arrival order (empty when not held). */
   release(channel: string): readonly BusMessage[];
   close(reason: CloseReason, nowMs: number): void;

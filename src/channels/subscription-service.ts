@@ -12,6 +12,7 @@ import {
 } from '../core/audit-entries.js';
 import type {
   RevokeReason,
+  StoreUnavailable,
   SubscribeBasis,
   SubscribeDenial,
   SubscribeRateLimit,
@@ -55,7 +56,8 @@ type Decision =
 /**
  * Subscribe and unsubscribe decisions for one subscriber: channel grammar, per-connection and
  * per-user (cluster-wide) rates, the subscription cap, then the pure policy over the care
- * team facts. Deny by default: when the facts cannot be read, the answer is `forbidden`.
+ * team facts. Deny by default: when a store the decision needs (the care-team facts, the
+ * per-user rate, the history) cannot be read, the subscribe is refused `unavailable`.
  *
  * An allowed subscribe then follows the channel (holding its live messages on the
  * subscriber), waits until the bus receives it, and only then reads the channel's position
@@ -98,6 +100,8 @@ export class SubscriptionService {
       return this.position(subscriber, channel, since, null, now);
     }
     const limited = await this.rateLimited(subscriber, now);
+    if (limited === 'rate_store_unavailable')
+      return this.deny(subscriber, 'unavailable', limited, channel);
     if (limited) return this.limited(subscriber, channel, limited);
     if (this.index.countOf(subscriber) >= this.limits.maxSubscriptionsPerConnection) {
       return this.deny(subscriber, 'too_many_subscriptions', 'too_many_subscriptions', channel);
@@ -106,7 +110,11 @@ export class SubscriptionService {
     let audited = true;
     if (breakGlass === null) {
       const decision = await this.decide(subscriber, parsed.channel, now);
-      if (!decision.allow) return this.deny(subscriber, 'forbidden', decision.reason, channel);
+      if (!decision.allow) {
+        // Facts that could not be read are no decision: the client retries, no strike.
+        const code = decision.reason === 'facts_unavailable' ? 'unavailable' : 'forbidden';
+        return this.deny(subscriber, code, decision.reason, channel);
+      }
       basis = decision.basis;
     } else {
       const decision = await this.breakGlass.decide(
@@ -228,11 +236,14 @@ export class SubscriptionService {
     return decision;
   }
 
-  /** The refusal reason when over a rate, else null. The per-user rate is cluster-wide. */
+  /**
+   * The refusal reason when over a rate or when the rate store is unreachable, else null. The
+   * per-user rate is cluster-wide.
+   */
   private async rateLimited(
     subscriber: Subscriber,
     now: number,
-  ): Promise<SubscribeRateLimit | null> {
+  ): Promise<SubscribeRateLimit | Extract<StoreUnavailable, 'rate_store_unavailable'> | null> {
     if (!subscriber.admitSubscribe(this.limits.subscribeRatePerConnection, now))
       return 'connection_rate';
     try {

@@ -84,6 +84,8 @@ export interface Config {
     readonly sessionMaxSeconds: number;
     readonly maxConnectionsPerUser: number;
     readonly maxSubscriptionsPerConnection: number;
+    /** Every client frame of one connection counts against it (contract §4). */
+    readonly frameRatePerConnection: RateLimit;
     readonly subscribeRatePerConnection: RateLimit;
     readonly subscribeRatePerUser: RateLimit;
   };

@@ -98,6 +98,7 @@ export function parseConfig(
       sessionMaxSeconds: e.SESSION_MAX_SECONDS,
       maxConnectionsPerUser: e.MAX_CONNECTIONS_PER_USER,
       maxSubscriptionsPerConnection: e.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      frameRatePerConnection: e.RATE_FRAMES_PER_CONNECTION,
       subscribeRatePerConnection: e.RATE_SUBSCRIBE_PER_CONNECTION,
       subscribeRatePerUser: e.RATE_SUBSCRIBE_PER_USER,
     },

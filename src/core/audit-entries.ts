@@ -37,6 +37,7 @@ import { closeCodeOf } from './close-codes.js';
 import type { OpaqueId } from './opaque-id.js';
 import type { UserKey } from './principal.js';
 import type { SignatureFailure } from './publisher-signature.js';
+import type { TransportFacts } from './transport.js';
 import type { UpgradeRejection } from './upgrade.js';
 
 /** The events features record; `audit.checkpoint` is written by the log itself. */
@@ -106,8 +107,9 @@ export function upgradeRejected(
   return entry('ws.upgrade_rejected', 'deny', reason, actor, { jti, code: status });
 }
 
-export function wsConnected(session: SessionRef, jti: string) {
-  return entry('ws.connected', 'allow', 'connected', session.userKey, onSession(session, { jti }));
+/** `transport`: the TLS version and cipher the connection was accepted with (closed values). */
+export function wsConnected(session: SessionRef, jti: string, transport: TransportFacts) {
+  return entry('ws.connected', 'allow', transport, session.userKey, onSession(session, { jti }));
 }
 
 /** `code` is the close code the socket ended with (the peer's own when it closed first). */
@@ -222,6 +224,11 @@ export function userDisconnected(user: UserKey, reason: DisconnectReason) {
 /** An HTTP route's named limit refused the request of `actor`. */
 export function rateLimited(limit: RequestRateLimit, actor: UserKey | ServiceActor | 'anonymous') {
   return entry('rate.limited', 'deny', limit, actor);
+}
+
+/** A frame past the connection's frame budget; the frame itself is not recorded. */
+export function frameRateLimited(session: SessionRef) {
+  return entry('rate.limited', 'deny', 'frame_rate', session.userKey, onSession(session));
 }
 
 export function subscribeRateLimited(

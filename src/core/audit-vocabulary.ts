@@ -15,6 +15,7 @@ import type { AllowBasis, DenyReason } from './policy.js';
 import type { UserKey } from './principal.js';
 import type { WsErrorCode } from './protocol.js';
 import type { SignatureFailure } from './publisher-signature.js';
+import type { TransportFacts } from './transport.js';
 import type { UpgradeRejection } from './upgrade.js';
 
 /** A publishing service, named by the key id that signed its request. */
@@ -45,19 +46,22 @@ export type WsCloseReason = CloseReason | 'peer_closed';
 export type FactsUnavailable = 'facts_unavailable';
 
 /**
- * `ws.subscribe` deny: the channel grammar, the subscription cap, or the policy refused; or,
- * after the policy allowed, the channel's position could not be read (`unavailable`).
+ * `ws.subscribe` deny: the channel grammar, the subscription cap, or the policy refused; or a
+ * store the decision needs was unreachable (answered `unavailable`, never a 4008 strike): the
+ * care-team facts, the cluster-wide rate counter, or, once allowed, the channel's history.
  */
 export type SubscribeDenial =
   | Extract<WsErrorCode, 'invalid_channel' | 'too_many_subscriptions'>
   | DenyReason
-  | FactsUnavailable
-  | 'history_unavailable'
+  | StoreUnavailable
   | BreakGlassDenial
   /** The break-glass grant rate could not be counted (its store is down). */
   | 'break_glass_rate_unavailable'
   /** The break-glass record could not be made durable and sealed, so nothing was granted. */
   | 'break_glass_audit_unavailable';
+
+/** Which store a subscribe needed and could not reach. */
+export type StoreUnavailable = FactsUnavailable | 'rate_store_unavailable' | 'history_unavailable';
 
 /** Whether a subscribe with `since` replayed what the client missed (contract §4). */
 export type RecoveryOutcome = 'recovered' | 'not_recovered';
@@ -98,9 +102,13 @@ export type LogoutProblem =
 /** `user.logged_out` deny: `backchannel_refused:<problem>`. */
 export type LogoutRefusal = `backchannel_refused:${LogoutProblem}`;
 
-/** `ws.refreshed` deny: the ticket did not verify, was spent, or names another user. */
+/**
+ * `ws.refreshed` deny: the ticket did not verify, was spent, or names another user; or the
+ * ticket store was unreachable (answered `unavailable`; the ticket may have been spent).
+ */
 export type RefreshRefusal =
-  Extract<UpgradeRejection, 'ticket_invalid' | 'ticket_expired' | 'ticket_reused'> | 'other_user';
+  | Extract<UpgradeRejection, 'ticket_invalid' | 'ticket_expired' | 'ticket_reused' | 'unavailable'>
+  | 'other_user';
 
 /** `notification.published`: delivered to the bus, or an id already seen (not delivered). */
 export type PublishResult = 'published' | 'duplicate';
@@ -124,8 +132,11 @@ export type CareTeamChange = 'care_team_member_added' | 'care_team_member_remove
 /** `user.disconnected`: closed everywhere, and with `blockSeconds` also blocked. */
 export type DisconnectReason = 'disconnected' | 'disconnected_and_blocked';
 
-/** `rate.limited` on a subscribe: the connection's rate, the user's rate, or its store down. */
-export type SubscribeRateLimit = 'connection_rate' | 'user_rate' | 'rate_store_unavailable';
+/** `rate.limited` on a subscribe: the connection's rate or the user's (cluster-wide) rate. */
+export type SubscribeRateLimit = 'connection_rate' | 'user_rate';
+
+/** `rate.limited` on any frame past the connection's frame budget (RATE_FRAMES_PER_CONNECTION). */
+export type FrameRateLimit = 'frame_rate';
 
 /** `rate.limited` on an HTTP route: which named limit refused the request. */
 export type RequestRateLimit = 'tickets_per_user' | 'publish_per_key' | 'backchannel_logout';
@@ -135,7 +146,7 @@ export interface AuditReasons {
   'ticket.issued': 'issued';
   'ticket.rejected': TicketRejection;
   'ws.upgrade_rejected': UpgradeRejection;
-  'ws.connected': 'connected';
+  'ws.connected': TransportFacts;
   'ws.closed': WsCloseReason;
   'ws.subscribe': SubscribeBasis | RecoveringSubscribe | SubscribeDenial;
   'ws.unsubscribe': 'client_request';
@@ -149,5 +160,5 @@ export interface AuditReasons {
   'user.disconnected': DisconnectReason;
   'user.logged_out': LogoutReason | LogoutRefusal;
   'access.break_glass': BreakGlassReasonCode;
-  'rate.limited': SubscribeRateLimit | RequestRateLimit;
+  'rate.limited': SubscribeRateLimit | FrameRateLimit | RequestRateLimit;
 }

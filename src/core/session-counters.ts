@@ -1,6 +1,6 @@
 /**
- * The counting rules of one WebSocket session: the per-connection subscribe window, the
- * bad-frame limit and rate-limit strikes. Pure: the session holds the counts, the caller
+ * The counting rules of one WebSocket session: the per-connection frame budget and subscribe
+ * window, the bad-frame limit and rate-limit strikes. Pure: the session holds the counts, the caller
  * brings the clock reading, and each rule returns the next count with its verdict.
  */
 
@@ -10,29 +10,33 @@ export const MAX_BAD_FRAMES = 10;
 /** After this many rate-limit errors in a row, the client is closed 4008. */
 export const MAX_RATE_LIMIT_STRIKES = 5;
 
-/** A fixed window: at most `limit` subscribes per `windowMs` (RATE_SUBSCRIBE_PER_CONNECTION). */
+/**
+ * A fixed window: at most `limit` events per `windowMs` (RATE_FRAMES_PER_CONNECTION for every
+ * client frame, RATE_SUBSCRIBE_PER_CONNECTION for subscribes).
+ */
 export interface WindowRate {
   readonly limit: number;
   readonly windowMs: number;
 }
 
-/** The current per-connection subscribe window: when it began and the subscribes in it. */
-export interface SubscribeWindow {
+/** A session's current window of one rate: when it began and the events counted in it. */
+export interface RateWindow {
   readonly startMs: number;
   readonly count: number;
 }
 
-export const FRESH_WINDOW: SubscribeWindow = { startMs: 0, count: 0 };
+export const FRESH_WINDOW: RateWindow = { startMs: 0, count: 0 };
 
 /**
- * Counts one subscribe. A window that has run its length starts over at `nowMs`; refused
- * subscribes count too, so a client cannot hammer at the limit for free.
+ * Counts one frame or subscribe. A window that has run its length starts over at `nowMs`;
+ * refused ones count too, so a client cannot hammer at the limit for free. Two numbers per
+ * session and no timer: the hot path stays one comparison.
  */
-export function countSubscribe(
-  window: SubscribeWindow,
+export function countInWindow(
+  window: RateWindow,
   rate: WindowRate,
   nowMs: number,
-): { window: SubscribeWindow; admitted: boolean } {
+): { window: RateWindow; admitted: boolean } {
   const current = nowMs - window.startMs >= rate.windowMs ? { startMs: nowMs, count: 0 } : window;
   const next = { startMs: current.startMs, count: current.count + 1 };
   return { window: next, admitted: next.count <= rate.limit };
@@ -44,12 +48,16 @@ export function countBadFrame(badFrames: number): { badFrames: number; exceeded:
   return { badFrames: next, exceeded: next > MAX_BAD_FRAMES };
 }
 
-/** How a subscribe or unsubscribe was answered, as far as strikes are concerned. */
+/**
+ * How a frame was answered, as far as strikes are concerned: a subscribe or unsubscribe, or
+ * any frame refused by the frame budget (`rate_limited`). `unavailable` is a `refused`: a store
+ * being down is never the client's strike.
+ */
 export type SubscribeAnswer = 'ok' | 'rate_limited' | 'refused';
 
 /**
  * Rate-limit strikes: `rate_limited` answers in a row. A successful (un)subscribe clears
- * them, another refusal leaves them as they are; `exceeded` once past MAX_RATE_LIMIT_STRIKES.
+ * them, another refusal (or a ping, a refresh) leaves them as they are; `exceeded` once past MAX_RATE_LIMIT_STRIKES.
  */
 export function countStrike(
   strikes: number,

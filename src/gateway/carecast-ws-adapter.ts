@@ -33,6 +33,8 @@ export class CarecastWsAdapter extends WsAdapter {
       // Always `carecast.v1`: the upgrade was refused unless offered, and the ticket
       // entry must never be echoed back.
       handleProtocols: () => PROTOCOL,
+      // The gateway answers client pings itself, under the frame budget and the buffer limit.
+      autoPong: false,
     };
     const server = new WebSocketServer(options);
     server.on('error', () => undefined);

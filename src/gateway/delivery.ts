@@ -1,8 +1,6 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
-import { CONFIG } from '../config/config.module.js';
-import type { Config } from '../config/config.types.js';
-import { deliveryFailed } from '../core/audit-entries.js';
+import { deliveryFailed, type SessionRef } from '../core/audit-entries.js';
 import { type BusMessage, messageOfFrame } from '../core/bus-message.js';
 import { formatChannel, parseChannel } from '../core/channel.js';
 import { isPastAck } from '../core/position.js';
@@ -17,8 +15,9 @@ import type { CatchUp } from '../channels/subscription-service.js';
 /**
  * The delivery hot path, outside Nest's message pipeline: a notification frame arrives once
  * per node, already encoded; the same buffer goes to every local subscriber. A socket with
- * more than WS_MAX_BUFFERED_BYTES waiting is closed 4009 instead of being written to, so one
- * slow reader never holds memory or delays the others, and the publisher never waits.
+ * more than WS_MAX_BUFFERED_BYTES waiting is closed 4009 instead of being written to (the
+ * session checks it on every write, Session.write), so one slow reader never holds memory or
+ * delays the others, and the publisher never waits.
  *
  * A subscriber catching up on the channel (a subscribe between its follow and its ack) keeps
  * the message instead; what it keeps counts against the same limit. `catchUp` then writes the
@@ -26,18 +25,13 @@ import type { CatchUp } from '../channels/subscription-service.js';
  */
 @Injectable()
 export class Delivery implements OnModuleInit {
-  private readonly maxBuffered: number;
-
   constructor(
-    @Inject(CONFIG) config: Config,
     private readonly bus: Bus,
     private readonly index: ChannelIndex,
     private readonly audit: AuditService,
     private readonly metrics: Metrics,
     private readonly lag: DeliveryLag,
-  ) {
-    this.maxBuffered = config.websocket.maxBufferedBytes;
-  }
+  ) {}
 
   onModuleInit(): void {
     this.bus.onMessage((channel, message) => this.deliver(channel, message));
@@ -50,20 +44,8 @@ export class Delivery implements OnModuleInit {
     const now = Date.now();
     let delivered = 0;
     for (const session of sessions) {
-      if (!session.open) continue;
-      const kept = session.keep(channel, message);
-      if (kept >= 0) {
-        if (session.bufferedAmount + kept > this.maxBuffered) {
-          this.slowConsumer(session, channel, message, now);
-        }
-        continue;
-      }
-      if (session.bufferedAmount + buffer.length > this.maxBuffered) {
-        this.slowConsumer(session, channel, message, now);
-        continue;
-      }
-      session.sendEncoded(buffer);
-      delivered += 1;
+      if (!session.open || session.keep(channel, message)) continue;
+      if (session.sendEncoded(buffer, channel, message.id)) delivered += 1;
     }
     // Counted per batch, not per socket, to keep the loop tight.
     this.metrics.delivered.inc(delivered);
@@ -83,49 +65,36 @@ export class Delivery implements OnModuleInit {
     const { channel, position, recovered } = catchUp;
     const held = catchUp.held ? session.release(channel) : [];
     const live = this.index.has(session, channel);
-    const now = Date.now();
-    let replayed = 0;
     for (const frame of live ? catchUp.replay : []) {
-      if (!this.write(session, channel, messageOfFrame(frame), now)) return;
-      replayed += 1;
+      if (!this.write(session, channel, messageOfFrame(frame))) return;
+      this.metrics.replayedFrames.inc();
     }
-    this.metrics.replayedFrames.inc(replayed);
     const ack: ServerFrame =
       recovered === null
         ? { type: 'ack', id, epoch: position.epoch, seq: position.seq }
         : { type: 'ack', id, epoch: position.epoch, seq: position.seq, recovered };
-    session.send(ack);
-    if (!live) return;
+    if (!session.send(ack) || !live) return;
     for (const message of held) {
-      if (isPastAck(message.seq, position.seq) && !this.write(session, channel, message, now))
-        return;
+      if (isPastAck(message.seq, position.seq) && !this.write(session, channel, message)) return;
     }
   }
 
-  /** One write off the hot path, under the buffered limit; false once the session is closed. */
-  private write(session: Subscriber, channel: string, message: BusMessage, now: number): boolean {
-    if (!session.open) return false;
-    const buffer = Buffer.from(message.frame);
-    if (session.bufferedAmount + buffer.length > this.maxBuffered) {
-      this.slowConsumer(session, channel, message, now);
-      return false;
-    }
-    session.sendEncoded(buffer);
+  /**
+   * A session was closed 4009 instead of written to (Session.shed): counted, and audited with
+   * the channel and notification when the frame that did not fit was a notification. The bus
+   * carries only channels parsed at subscribe, so the name parses; anything else is left out.
+   */
+  slowConsumer(session: SessionRef, channel: string | null, notification: string | null): void {
+    this.metrics.deliveryFailures.inc({ reason: 'slow_consumer' });
+    const parsed = channel === null ? null : parseChannel(channel);
+    const name = parsed?.ok ? formatChannel(parsed.channel) : null;
+    this.audit.record(deliveryFailed(session, 'slow_consumer', name, notification));
+  }
+
+  /** One write off the hot path; false once the session is closed. */
+  private write(session: Subscriber, channel: string, message: BusMessage): boolean {
+    if (!session.sendEncoded(Buffer.from(message.frame), channel, message.id)) return false;
     this.metrics.delivered.inc();
     return true;
-  }
-
-  /** Off the hot path. The bus carries only channels parsed at subscribe: `name` is `channel`. */
-  private slowConsumer(
-    subscriber: Subscriber,
-    channel: string,
-    message: BusMessage,
-    now: number,
-  ): void {
-    subscriber.close('slow_consumer', now);
-    this.metrics.deliveryFailures.inc({ reason: 'slow_consumer' });
-    const parsed = parseChannel(channel);
-    const name = parsed.ok ? formatChannel(parsed.channel) : null;
-    this.audit.record(deliveryFailed(subscriber, 'slow_consumer', name, message.id));
   }
 }

@@ -3,7 +3,7 @@ import type { RawData } from 'ws';
 import { AuditService } from '../audit/audit.service.js';
 import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
-import { wsRefreshed, wsRefreshRefused } from '../core/audit-entries.js';
+import { frameRateLimited, wsRefreshed, wsRefreshRefused } from '../core/audit-entries.js';
 import type { RefreshRefusal } from '../core/audit-vocabulary.js';
 import { userKey } from '../core/principal.js';
 import { type ClientFrame, parseClientFrame, type WsErrorCode } from '../core/protocol.js';
@@ -42,6 +42,9 @@ export class FrameHandler {
 
   async handle(session: Session, data: RawData, isBinary: boolean): Promise<void> {
     if (!session.open) return;
+    // Every frame counts against the budget first, whatever it holds (RATE_FRAMES_PER_CONNECTION).
+    if (!session.admitFrame(Date.now()))
+      return this.overBudget(session, isBinary ? undefined : idOf(data));
     if (isBinary) return this.refuse(session, 'bad_request');
     const parsed = parseClientFrame(data.toString());
     if (!parsed.ok) return this.refuse(session, parsed.error.code, parsed.error.id);
@@ -86,7 +89,10 @@ export class FrameHandler {
     try {
       redeemed = await this.tickets.redeem(verified.grant.jti, now);
     } catch {
-      redeemed = false;
+      // The ticket store did not answer: no verdict. The GETDEL may still have run (a frozen
+      // Redis executes it when it resumes), so the client retries with a fresh ticket.
+      this.audit.record(wsRefreshRefused(session, 'unavailable', verified.grant.jti));
+      return this.refuse(session, 'unavailable', frame.id);
     }
     if (!redeemed)
       return this.refreshRefused(session, frame.id, 'ticket_reused', verified.grant.jti);
@@ -106,6 +112,20 @@ export class FrameHandler {
     this.refuse(session, 'invalid_ticket', id);
   }
 
+  /** A WebSocket-level ping from the client: a frame like any other, answered with a pong. */
+  controlPing(session: Session, data: Buffer): void {
+    if (!session.open) return;
+    if (session.admitFrame(Date.now())) session.pong(data);
+    else this.overBudget(session);
+  }
+
+  /** Past the frame budget: `rate_limited`, audited, and a strike towards 4008. */
+  private overBudget(session: Session, id?: string): void {
+    this.audit.record(frameRateLimited(session));
+    this.refuse(session, 'rate_limited', id);
+    session.noteSubscribeAnswer('rate_limited', Date.now());
+  }
+
   /** A subscribe's ack (after its replay) or error; an unsubscribe's ack or error. */
   private answer(
     session: Session,
@@ -123,6 +143,12 @@ export class FrameHandler {
     session.send(id === undefined ? { type: 'error', code } : { type: 'error', id, code });
     if (code === 'bad_request' || code === 'unknown_type') session.noteBadFrame(Date.now());
   }
+}
+
+/** The frame's well-formed `id`, to echo on a `rate_limited` answer; the frame is not acted on. */
+function idOf(data: RawData): string | undefined {
+  const parsed = parseClientFrame(data.toString());
+  return parsed.ok ? parsed.frame.id : parsed.error.id;
 }
 
 function answerOf(outcome: SubscribeOutcome | UnsubscribeOutcome): SubscribeAnswer {

@@ -6,19 +6,38 @@ import { type Principal, type UserKey, userKey } from '../core/principal.js';
 import { encodeServerFrame, type ServerFrame } from '../core/protocol.js';
 import {
   countBadFrame,
+  countInWindow,
   countStrike,
-  countSubscribe,
   FRESH_WINDOW,
+  type RateWindow,
   type SubscribeAnswer,
-  type SubscribeWindow,
   type WindowRate,
 } from '../core/session-counters.js';
 import type { TicketContext } from '../core/ticket.js';
 import type { Subscriber } from '../channels/subscriber.js';
 import type { Admission } from './upgrade-authenticator.js';
 
-/** Options of every notification write: a text frame. Shared, so a write allocates none. */
+/** Options of every write: a text frame. Shared, so a write allocates none. */
 const TEXT_FRAME = { binary: false } as const;
+
+/** The per-connection limits a session enforces itself, from the validated config. */
+export interface SessionLimits {
+  /** WS_MAX_BUFFERED_BYTES: past it the session is closed 4009 instead of written to. */
+  readonly maxBufferedBytes: number;
+  /** RATE_FRAMES_PER_CONNECTION: every client frame counts. */
+  readonly frameRate: WindowRate;
+}
+
+/**
+ * Told when a session was closed 4009 instead of written to; the gateway audits and counts
+ * it. `channel` and `notification` name the frame that did not fit when it was a
+ * notification; both null for an ack, error, pong or welcome.
+ */
+export type SlowConsumerReport = (
+  session: Session,
+  channel: string | null,
+  notification: string | null,
+) => void;
 
 /**
  * One authenticated WebSocket session. It owns its state: the lease, the heartbeat flag and
@@ -41,7 +60,9 @@ export class Session implements Subscriber {
   private awaitingPong = false;
   /** Frames answered with an error since the session began; too many ends it. */
   private badFrames = 0;
-  private subscribeWindow: SubscribeWindow = FRESH_WINDOW;
+  private subscribeWindow: RateWindow = FRESH_WINDOW;
+  /** The frame budget's current window: two numbers, no timer. */
+  private frameWindow: RateWindow = FRESH_WINDOW;
   /** Rate-limit errors answered in a row; a client that keeps going is closed 4008. */
   private rateLimitStrikes = 0;
   /** When the close handshake began; the sweeper terminates sessions stuck in it. */
@@ -55,6 +76,8 @@ export class Session implements Subscriber {
     admission: Admission,
     nowMs: number,
     expiresAt: number,
+    private readonly limits: SessionLimits,
+    private readonly reportSlowConsumer: SlowConsumerReport,
   ) {
     this.id = admission.connectionId;
     this.slotKey = admission.slotKey;
@@ -123,13 +146,47 @@ export class Session implements Subscriber {
     return this.socket.bufferedAmount;
   }
 
-  send(frame: ServerFrame): void {
-    if (this.open) this.socket.send(encodeServerFrame(frame));
+  /** Writes an ack, error, pong, welcome or revoked frame, under WS_MAX_BUFFERED_BYTES. */
+  send(frame: ServerFrame): boolean {
+    if (!this.open) return false;
+    return this.write(Buffer.from(encodeServerFrame(frame)), null, null);
   }
 
-  /** Writes a frame encoded once for every subscriber; the caller checked `open`. */
-  sendEncoded(frame: Buffer): void {
+  /** Writes a notification frame encoded once for every subscriber, under the same limit. */
+  sendEncoded(frame: Buffer, channel: string, notification: string | null): boolean {
+    if (!this.open) return false;
+    return this.write(frame, channel, notification);
+  }
+
+  /** Answers a WebSocket-level ping from the client, under the same limit. */
+  pong(data: Buffer): void {
+    if (!this.open) return;
+    if (this.fits(data.length)) this.socket.pong(data);
+    else this.shed(null, null);
+  }
+
+  /**
+   * Every frame to the client passes here: one that would take the bytes waiting on the
+   * socket past WS_MAX_BUFFERED_BYTES is not written, the session is closed 4009 instead.
+   */
+  private write(frame: Buffer, channel: string | null, notification: string | null): boolean {
+    if (!this.fits(frame.length)) {
+      this.shed(channel, notification);
+      return false;
+    }
     this.socket.send(frame, TEXT_FRAME);
+    return true;
+  }
+
+  private fits(bytes: number): boolean {
+    return this.socket.bufferedAmount + bytes <= this.limits.maxBufferedBytes;
+  }
+
+  /** Closes 4009 instead of writing or keeping more, and reports it once. */
+  shed(channel: string | null, notification: string | null): void {
+    if (this.closingAt !== null) return;
+    this.close('slow_consumer', Date.now());
+    this.reportSlowConsumer(this, channel, notification);
   }
 
   hold(channel: string): void {
@@ -137,13 +194,19 @@ export class Session implements Subscriber {
     if (!this.holds.has(channel)) this.holds.set(channel, { messages: [], bytes: 0 });
   }
 
-  keep(channel: string, message: BusMessage): number {
-    if (this.holds === null) return -1;
+  /**
+   * Keeps `message` while `channel` is held; true when held (kept, or the session shed for
+   * holding more than WS_MAX_BUFFERED_BYTES with what waits on the socket), false when the
+   * caller should write it.
+   */
+  keep(channel: string, message: BusMessage): boolean {
+    if (this.holds === null) return false;
     const held = this.holds.get(channel);
-    if (held === undefined) return -1;
+    if (held === undefined) return false;
     held.messages.push(message);
     held.bytes += message.frame.length;
-    return held.bytes;
+    if (!this.fits(held.bytes)) this.shed(channel, message.id);
+    return true;
   }
 
   release(channel: string): readonly BusMessage[] {
@@ -168,9 +231,16 @@ export class Session implements Subscriber {
     };
   }
 
+  /** Counts a client frame against RATE_FRAMES_PER_CONNECTION; false when over it. */
+  admitFrame(nowMs: number): boolean {
+    const counted = countInWindow(this.frameWindow, this.limits.frameRate, nowMs);
+    this.frameWindow = counted.window;
+    return counted.admitted;
+  }
+
   /** Counts a subscribe against RATE_SUBSCRIBE_PER_CONNECTION; false when over it. */
   admitSubscribe(rate: WindowRate, nowMs: number): boolean {
-    const counted = countSubscribe(this.subscribeWindow, rate, nowMs);
+    const counted = countInWindow(this.subscribeWindow, rate, nowMs);
     this.subscribeWindow = counted.window;
     return counted.admitted;
   }

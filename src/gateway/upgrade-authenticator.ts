@@ -1,12 +1,16 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Injectable, Logger, type OnModuleInit, UseGuards } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit, UseGuards } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { AuditService } from '../audit/audit.service.js';
+import { CONFIG } from '../config/config.module.js';
+import type { Config } from '../config/config.types.js';
 import { upgradeRejected } from '../core/audit-entries.js';
 import type { TicketGrant } from '../core/ticket.js';
 import { UPGRADE_CONTEXT, UpgradeRefused } from '../core/upgrade.js';
+import { publicSecurityHeaderLines } from '../http/public-security-headers.js';
+import { refusalLog } from '../logging/refusal-log.js';
 import { Metrics } from '../metrics/metrics.js';
 import { ConnectionCounter } from '../stores/connection-counter/connection-counter.js';
 import { OriginGuard } from '../tickets/origin.guard.js';
@@ -43,20 +47,26 @@ type GuardedAdmit = (req: IncomingMessage, attempt: UpgradeAttempt) => Promise<A
  *
  * A guard refuses with an UpgradeRefused; any other failure (a store down, a bug) is 503
  * `unavailable`, never a 101. Either way the answer is a plain HTTP response, audited as
- * `ws.upgrade_rejected` and counted by reason; nothing about a socket exists until all pass.
+ * `ws.upgrade_rejected`, counted and logged (rate-limited) by reason; nothing about a socket
+ * exists until all pass.
  */
 @Injectable()
 export class UpgradeAuthenticator implements OnModuleInit {
   private readonly logger = new Logger(UpgradeAuthenticator.name);
   private readonly admissions = new WeakMap<IncomingMessage, Admission>();
   private guardedAdmit: GuardedAdmit | null = null;
+  /** The public listener's security headers, on every refusal as on every HTTP answer. */
+  private readonly securityHeaders: readonly string[];
 
   constructor(
+    @Inject(CONFIG) config: Config,
     private readonly modules: ModulesContainer,
     private readonly connections: ConnectionCounter,
     private readonly audit: AuditService,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.securityHeaders = publicSecurityHeaderLines(config.publicListener.publicUrl);
+  }
 
   /**
    * Guards are resolved once every provider and enhancer of the app exists. The method itself
@@ -106,7 +116,7 @@ export class UpgradeAuthenticator implements OnModuleInit {
     const stopTimer = this.metrics.wsHandshakeDuration.startTimer();
     socket.on('error', () => socket.destroy());
     if (pathOf(req) !== WS_PATH) {
-      rejectUpgrade(socket, 404, 'not_found');
+      rejectUpgrade(socket, this.securityHeaders, 404, 'not_found');
       return;
     }
     const attempt = new UpgradeAttempt(Date.now());
@@ -162,7 +172,8 @@ export class UpgradeAuthenticator implements OnModuleInit {
     const status = upgradeStatusOf(reason);
     this.metrics.wsUpgradesRejected.inc({ reason });
     this.audit.record(upgradeRejected(reason, status, refusal.actor ?? 'anonymous', refusal.jti));
-    rejectUpgrade(socket, status, reason, retryAfterOf(reason));
+    refusalLog.refused('upgrade', reason, status);
+    rejectUpgrade(socket, this.securityHeaders, status, reason, retryAfterOf(reason));
   }
 
   private releaseSlot(attempt: UpgradeAttempt): void {

@@ -37,10 +37,12 @@ const STATUS_TEXT: Record<number, string> = {
 
 /**
  * Answers an upgrade with a plain HTTP response and closes the socket: no 101 is ever sent
- * for a refused session. The body is a fixed code, never request data.
+ * for a refused session. The body is a fixed code, never request data. `securityHeaders` are
+ * the public listener's (publicSecurityHeaderLines), Cache-Control included.
  */
 export function rejectUpgrade(
   socket: Duplex,
+  securityHeaders: readonly string[],
   status: number,
   code: string,
   retryAfterSeconds?: number,
@@ -52,7 +54,7 @@ export function rejectUpgrade(
     'Connection: close',
     'Content-Type: application/json',
     `Content-Length: ${Buffer.byteLength(body)}`,
-    'Cache-Control: no-store',
+    ...securityHeaders,
   ];
   if (status === 426) headers.push('Sec-WebSocket-Version: 13');
   if (retryAfterSeconds !== undefined) headers.push(`Retry-After: ${retryAfterSeconds}`);

@@ -1,17 +1,19 @@
 import type { Express, NextFunction, Request, Response } from 'express';
-import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.types.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { sendError } from './error-response.filter.js';
 import { listenerOf, servesPath } from './listener.js';
+import { publicSecurityHeaders } from './public-security-headers.js';
 import { trustedProxyCheck } from './trusted-proxy.js';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
 
 /**
- * Express middleware that runs before any Nest route, in this order: request metrics, the
- * trusted-proxy TLS gate, the listener's path scope, security headers on public responses.
+ * Express middleware that runs before any Nest route, in this order: request metrics,
+ * security headers on public responses (first, so every public answer has them: the TLS
+ * gate's 403 and a 404 on any path included), the trusted-proxy TLS gate, the listener's
+ * path scope.
  */
 export function installHttpPipeline(
   app: Express,
@@ -21,11 +23,12 @@ export function installHttpPipeline(
 ): void {
   app.disable('x-powered-by');
   app.use(observeRequests(metrics, logger.child({ context: 'http' })));
-  // The TLS gate comes first: an untrusted peer learns nothing, not even which paths exist.
+  app.use(publicSecurityHeaders(config.publicListener.publicUrl));
+  // The TLS gate comes before any route: an untrusted peer learns nothing, not even which
+  // paths exist.
   const tls = config.publicListener.tls;
   if (tls.kind === 'proxy') app.use(requireTrustedProxy(tls.trustedProxies));
   app.use(scopeToListener);
-  app.use(publicSecurityHeaders(config.publicListener.publicUrl));
 }
 
 /** Probes and scrapes are logged at debug so they do not drown the request log. */
@@ -73,30 +76,5 @@ function requireTrustedProxy(trustedProxies: readonly string[]) {
     if (listenerOf(req) === 'internal') return next();
     if (isTrusted(req.socket.remoteAddress, req.headers['x-forwarded-proto'])) return next();
     sendError(res, 'tls_required');
-  };
-}
-
-function publicSecurityHeaders(publicUrl: string) {
-  const wsOrigin = publicUrl.replace(/^https:/, 'wss:');
-  const headers = helmet({
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'none'"],
-        connectSrc: [publicUrl, wsOrigin],
-        frameAncestors: ["'none'"],
-        baseUri: ["'none'"],
-        formAction: ["'none'"],
-      },
-    },
-    // The ticket endpoint is called cross-origin; CORS, not CORP, decides who may read it.
-    crossOriginResourcePolicy: { policy: 'cross-origin' },
-    referrerPolicy: { policy: 'no-referrer' },
-    frameguard: { action: 'deny' },
-    strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
-  });
-  return (req: Request, res: Response, next: NextFunction): void => {
-    if (listenerOf(req) === 'public') headers(req, res, next);
-    else next();
   };
 }

@@ -2,6 +2,13 @@ import type { LoggerService } from '@nestjs/common';
 import type { Level, Logger } from 'pino';
 
 /**
+ * Nest logs this from `init()`, before either listener is bound: a node whose port is busy
+ * would claim success and then fail. It is written at debug; the node's own
+ * "carecast node listening" line, logged once both listeners are bound, is the start signal.
+ */
+const PREMATURE_NEST_MESSAGES = new Set(['Nest application successfully started']);
+
+/**
  * Nest's LoggerService on top of pino. Nest calls `log(message, ...optional, context)`; an
  * object first argument becomes structured fields.
  */
@@ -9,7 +16,8 @@ export class NestPinoLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
 
   log(message: unknown, ...rest: unknown[]): void {
-    this.write('info', message, rest);
+    const premature = typeof message === 'string' && PREMATURE_NEST_MESSAGES.has(message);
+    this.write(premature ? 'debug' : 'info', message, rest);
   }
   error(message: unknown, ...rest: unknown[]): void {
     this.write('error', message, rest);

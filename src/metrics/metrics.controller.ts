@@ -1,5 +1,6 @@
 import { Controller, Get, Header, Res } from '@nestjs/common';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { TEXT_BODY } from '../http/response-shape.js';
 import { ResponseShape } from '../http/response-shape.interceptor.js';
@@ -11,12 +12,19 @@ import { ScrapeHooks } from './scrape-hooks.js';
  * internal listener only. A scrape is never cached: every value is read at request time.
  */
 @Controller()
+@ApiTags('metrics')
 export class MetricsController extends PrometheusController {
   constructor(private readonly scrapeHooks: ScrapeHooks) {
     super();
   }
 
   @Get()
+  @ApiOperation({ summary: 'Prometheus metrics, names prefixed `carecast_`' })
+  @ApiProduces('text/plain')
+  @ApiOkResponse({
+    description: 'Prometheus text format 0.0.4.',
+    content: { 'text/plain': { schema: { type: 'string' } } },
+  })
   @Header('Cache-Control', 'no-store')
   @ResponseShape(TEXT_BODY)
   override index(@Res({ passthrough: true }) response: Response): Promise<string> {

@@ -1,4 +1,7 @@
 import { Controller, Delete, HttpCode, Param, Put, UseGuards } from '@nestjs/common';
+import { ApiNoContentResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, PublisherSigned } from '../api-docs/api-responses.js';
+import { OPAQUE_ID_SCHEMA } from '../api-docs/json-schemas.js';
 import { AuditService } from '../audit/audit.service.js';
 import { careTeamChanged } from '../core/audit-entries.js';
 import { encodeControl } from '../core/control-commands.js';
@@ -17,6 +20,11 @@ import { PublisherSignatureGuard } from './publisher-signature.guard.js';
  */
 @Controller('internal/v1/care-teams/:patientId/members/:doctorId')
 @UseGuards(PublisherSignatureGuard)
+@ApiTags('care teams')
+@PublisherSigned()
+@ApiParam({ name: 'patientId', schema: OPAQUE_ID_SCHEMA })
+@ApiParam({ name: 'doctorId', schema: { ...OPAQUE_ID_SCHEMA, examples: ['dr-7f3k2m9q'] } })
+@ApiErrors('invalid_payload', 'unavailable')
 export class CareTeamsController {
   constructor(
     private readonly store: CareTeamStore,
@@ -25,7 +33,9 @@ export class CareTeamsController {
   ) {}
 
   @Put()
+  @ApiOperation({ summary: "Put a doctor on a patient's care team" })
   @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Done, also when nothing changed.' })
   @ResponseShape(NO_BODY)
   async add(@Param('patientId') patient: string, @Param('doctorId') doctor: string) {
     const ids = validIds(patient, doctor);
@@ -34,7 +44,13 @@ export class CareTeamsController {
   }
 
   @Delete()
+  @ApiOperation({
+    summary: "Remove a doctor from a patient's care team",
+    description:
+      "Every live subscription of the doctor to the patient's channel, on every node, ends with a `revoked` frame.",
+  })
   @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Done, also when nothing changed.' })
   @ResponseShape(NO_BODY)
   async remove(@Param('patientId') patient: string, @Param('doctorId') doctor: string) {
     const ids = validIds(patient, doctor);

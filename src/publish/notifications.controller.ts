@@ -1,5 +1,8 @@
 import { Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
+import { ApiErrors, PublisherSigned } from '../api-docs/api-responses.js';
+import { PUBLISH_ACCEPTED_SCHEMA, PUBLISH_BODY_SCHEMA } from '../api-docs/json-schemas.js';
 import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
 import { serviceActor } from '../core/audit-entries.js';
@@ -18,6 +21,8 @@ import { publisherOf, PublisherSignatureGuard } from './publisher-signature.guar
  * (`RATE_PUBLISH_PER_KEY`), then the body.
  */
 @Controller('internal/v1/notifications')
+@ApiTags('publishing')
+@PublisherSigned()
 @UseGuards(PublisherSignatureGuard, PublishAdmissionGuard, PublisherThrottlerGuard)
 export class NotificationsController {
   constructor(
@@ -26,6 +31,16 @@ export class NotificationsController {
   ) {}
 
   @Post()
+  @ApiOperation({
+    summary: 'Publish one notification, or a batch of up to 100',
+    description: 'Accepted at once; delivery is asynchronous and never blocks publishing.',
+  })
+  @ApiBody({ schema: PUBLISH_BODY_SCHEMA })
+  @ApiAcceptedResponse({
+    description: 'Accepted for delivery.',
+    content: { 'application/json': { schema: PUBLISH_ACCEPTED_SCHEMA } },
+  })
+  @ApiErrors('bad_request', 'payload_too_large', 'invalid_payload', 'rate_limited', 'unavailable')
   @HttpCode(202)
   @ResponseShape(jsonBody({ accepted: [{ id: 'string', duplicate: 'boolean' }] }))
   async publish(@Req() req: Request): Promise<{ accepted: { id: string; duplicate: boolean }[] }> {

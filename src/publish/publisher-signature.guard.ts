@@ -17,6 +17,10 @@ export function publisherOf(req: Request): string {
 /**
  * Every `/internal/v1/*` request must carry a valid `Carecast-Signature` over its raw bytes
  * (contract §5). Anything else is 401 `invalid_signature`, audited with the failure kind.
+ *
+ * A body that is not `application/json` is refused 415 `unsupported_media_type` first: only
+ * JSON bodies are read (and kept raw for the signature), so checking the signature of any
+ * other body would check it over nothing and answer a misleading 401.
  */
 @Injectable()
 export class PublisherSignatureGuard implements CanActivate {
@@ -27,6 +31,7 @@ export class PublisherSignatureGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<Request & { rawBody?: Buffer }>();
+    if (hasBody(req) && !req.is('application/json')) throw new ApiError('unsupported_media_type');
     const header = req.headers[SIGNATURE_HEADER];
     const verified = verifySignature({
       header: typeof header === 'string' ? header : undefined,
@@ -43,4 +48,10 @@ export class PublisherSignatureGuard implements CanActivate {
     (req as Request & { [PUBLISHER]?: string })[PUBLISHER] = verified.kid;
     return true;
   }
+}
+
+/** As the body parsers decide it: a length other than 0, or a chunked body. */
+function hasBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }

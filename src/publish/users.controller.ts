@@ -1,4 +1,11 @@
 import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBody, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, PublisherSigned } from '../api-docs/api-responses.js';
+import {
+  DISCONNECT_BODY_SCHEMA,
+  EMPTY_OBJECT_SCHEMA,
+  USER_KEY_SCHEMA,
+} from '../api-docs/json-schemas.js';
 import { AuditService } from '../audit/audit.service.js';
 import { userDisconnected } from '../core/audit-entries.js';
 import { encodeControl } from '../core/control-commands.js';
@@ -19,6 +26,8 @@ const MAX_BLOCK_SECONDS = 30 * 24 * 3600;
  */
 @Controller('internal/v1/users/:user/disconnect')
 @UseGuards(PublisherSignatureGuard)
+@ApiTags('users')
+@PublisherSigned()
 export class UsersController {
   constructor(
     private readonly blocks: UserBlocks,
@@ -27,6 +36,17 @@ export class UsersController {
   ) {}
 
   @Post()
+  @ApiOperation({
+    summary: "Close every connection of a user, and optionally block the user's tickets",
+    description: 'Every connection of the user, on every node, closes with 4503 `access_revoked`.',
+  })
+  @ApiParam({ name: 'user', schema: USER_KEY_SCHEMA })
+  @ApiBody({ required: false, schema: DISCONNECT_BODY_SCHEMA })
+  @ApiAcceptedResponse({
+    description: 'Disconnect broadcast to every node.',
+    content: { 'application/json': { schema: EMPTY_OBJECT_SCHEMA } },
+  })
+  @ApiErrors('bad_request', 'payload_too_large', 'invalid_payload', 'unavailable')
   @HttpCode(202)
   @ResponseShape(jsonBody({}))
   async disconnect(@Param('user') user: string, @Body() body: unknown): Promise<object> {

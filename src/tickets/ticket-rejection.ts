@@ -3,15 +3,16 @@ import { ticketRejected } from '../core/audit-entries.js';
 import type { TicketRejection } from '../core/audit-vocabulary.js';
 import type { UserKey } from '../core/principal.js';
 import { ApiError } from '../http/api-error.js';
+import { refusalLog } from '../logging/refusal-log.js';
 import type { Metrics } from '../metrics/metrics.js';
 
 /** A refusal of a store or the identity provider: the client should retry soon. */
 export const UNAVAILABLE_RETRY_SECONDS = 1;
 
 /**
- * Audits (`ticket.rejected`) and counts one refused ticket request: the one record of every
- * refusal of `POST /v1/tickets`, whichever guard or service refuses it. `actor` is the user
- * key once a principal is known.
+ * Audits (`ticket.rejected`), counts and logs (reason code only, rate-limited) one refused
+ * ticket request: the one record of every refusal of `POST /v1/tickets`, whichever guard or
+ * service refuses it. `actor` is the user key once a principal is known.
  */
 export function recordTicketRejection(
   audit: AuditService,
@@ -21,6 +22,7 @@ export function recordTicketRejection(
 ): void {
   audit.record(ticketRejected(reason, actor));
   metrics.ticketsRejected.inc({ reason });
+  refusalLog.refused('ticket', reason);
 }
 
 /**

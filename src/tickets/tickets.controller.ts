@@ -1,4 +1,15 @@
 import { Controller, Header, HttpCode, Options, Post, UseGuards } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNoContentResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ACCESS_TOKEN_SCHEME, ApiErrors } from '../api-docs/api-responses.js';
+import { EMPTY_OBJECT_SCHEMA, TICKET_SCHEMA } from '../api-docs/json-schemas.js';
 import { NO_BODY } from '../http/response-shape.js';
 import { ResponseShape } from '../http/response-shape.interceptor.js';
 import { TicketThrottlerGuard } from '../throttle/ticket-throttler.guard.js';
@@ -19,11 +30,20 @@ import type { VerifiedAccess } from './verified-access.js';
  * ErrorResponseFilter as `{"error":"<code>"}` and nothing else.
  */
 @Controller('v1/tickets')
+@ApiTags('tickets')
+@ApiHeader({
+  name: 'Origin',
+  required: false,
+  description: 'When present, must be exactly one of `ALLOWED_ORIGINS`, else 403.',
+})
 export class TicketsController {
   constructor(private readonly issuer: TicketIssuer) {}
 
   /** A CORS preflight from a listed origin: 204 with the method and headers allowed. */
   @Options()
+  @ApiOperation({ summary: 'CORS preflight of the ticket request' })
+  @ApiNoContentResponse({ description: 'The origin is allowed; CORS headers attached.' })
+  @ApiErrors('origin_not_allowed')
   @HttpCode(204)
   @UseGuards(OriginGuard)
   @PreflightHeaders()
@@ -31,6 +51,27 @@ export class TicketsController {
   preflight(): void {}
 
   @Post()
+  @ApiOperation({
+    summary: 'Get a one-time WebSocket ticket',
+    description: 'Redeemed exactly once at the upgrade of `GET /v1/ws` (see asyncapi.yaml).',
+  })
+  @ApiBearerAuth(ACCESS_TOKEN_SCHEME)
+  @ApiBody({ required: false, schema: EMPTY_OBJECT_SCHEMA, description: 'Empty, or `{}`.' })
+  @ApiCreatedResponse({
+    description: 'A ticket, valid for `expiresIn` seconds.',
+    headers: { 'Cache-Control': { schema: { type: 'string', enum: ['no-store'] } } },
+    content: { 'application/json': { schema: TICKET_SCHEMA } },
+  })
+  @ApiErrors(
+    'bad_request',
+    'invalid_token',
+    'origin_not_allowed',
+    'unsupported_principal',
+    'user_blocked',
+    'payload_too_large',
+    'rate_limited',
+    'unavailable',
+  )
   @HttpCode(201)
   @Header('Cache-Control', 'no-store')
   @UseGuards(

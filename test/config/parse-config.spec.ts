@@ -72,6 +72,7 @@ describe(parseConfig.name, () => {
       sessionMaxSeconds: 3600,
       maxConnectionsPerUser: 5,
       maxSubscriptionsPerConnection: 50,
+      frameRatePerConnection: { limit: 100, windowMs: 10_000 },
       subscribeRatePerConnection: { limit: 20, windowMs: 10_000 },
       subscribeRatePerUser: { limit: 60, windowMs: 60_000 },
     });
@@ -167,6 +168,7 @@ describe(parseConfig.name, () => {
   it('parses rates, lists and cluster nodes into shapes for use', () => {
     const result = parseConfig(
       {
+        RATE_FRAMES_PER_CONNECTION: '30/1m',
         RATE_SUBSCRIBE_PER_CONNECTION: '5/500ms',
         RATE_TICKETS_PER_USER: '3/2m',
         REDIS_CLUSTER_NODES: 'r1:7000, r2:7001,[::1]:7002',
@@ -176,6 +178,7 @@ describe(parseConfig.name, () => {
       runtime,
     );
     if (!result.ok) throw new Error(describeProblems(result.problems));
+    expect(result.config.websocket.frameRatePerConnection).toEqual({ limit: 30, windowMs: 60_000 });
     expect(result.config.websocket.subscribeRatePerConnection).toEqual({ limit: 5, windowMs: 500 });
     expect(result.config.tickets.ratePerUser).toEqual({ limit: 3, windowMs: 120_000 });
     expect(result.config.redis.topology).toEqual({

@@ -6,6 +6,7 @@ import {
   breakGlassGranted,
   careTeamChanged,
   deliveryFailed,
+  frameRateLimited,
   logoutRefused,
   notificationPublished,
   notificationRejected,
@@ -52,8 +53,10 @@ const CASES: [string, AuditLogEntry, Record<string, unknown>][] = [
     { event: 'ws.upgrade_rejected', outcome: 'deny', reason: 'origin_not_allowed', actor: 'anonymous', code: 403 }],
   ['upgradeRejected after it verified', upgradeRejected('ticket_reused', 401, DOCTOR, JTI),
     { event: 'ws.upgrade_rejected', outcome: 'deny', reason: 'ticket_reused', actor: DOCTOR, jti: JTI, code: 401 }],
-  ['wsConnected', wsConnected(SESSION, JTI),
-    { event: 'ws.connected', outcome: 'allow', reason: 'connected', ...ON_SESSION, jti: JTI }],
+  ['wsConnected over TLS 1.3', wsConnected(SESSION, JTI, 'tls1.3:TLS_AES_256_GCM_SHA384'),
+    { event: 'ws.connected', outcome: 'allow', reason: 'tls1.3:TLS_AES_256_GCM_SHA384', ...ON_SESSION, jti: JTI }],
+  ['wsConnected behind a TLS-terminating proxy', wsConnected(SESSION, JTI, 'tls_at_proxy'),
+    { event: 'ws.connected', outcome: 'allow', reason: 'tls_at_proxy', ...ON_SESSION, jti: JTI }],
   ['wsClosed by the node', wsClosed(SESSION, 'access_revoked', 4503),
     { event: 'ws.closed', outcome: 'ok', reason: 'access_revoked', ...ON_SESSION, code: 4503 }],
   ['wsClosed by the peer', wsClosed(SESSION, 'peer_closed', 1000),
@@ -68,6 +71,8 @@ const CASES: [string, AuditLogEntry, Record<string, unknown>][] = [
     { event: 'ws.subscribe', outcome: 'deny', reason: 'history_unavailable', ...ON_SESSION, channel: CHANNEL }],
   ['wsSubscribeDenied', wsSubscribeDenied(SESSION, 'not_on_care_team', CHANNEL),
     { event: 'ws.subscribe', outcome: 'deny', reason: 'not_on_care_team', ...ON_SESSION, channel: CHANNEL }],
+  ['wsSubscribeDenied with the rate store down', wsSubscribeDenied(SESSION, 'rate_store_unavailable', CHANNEL),
+    { event: 'ws.subscribe', outcome: 'deny', reason: 'rate_store_unavailable', ...ON_SESSION, channel: CHANNEL }],
   ['wsSubscribeDenied of an invalid name', wsSubscribeDenied(SESSION, 'invalid_channel'),
     { event: 'ws.subscribe', outcome: 'deny', reason: 'invalid_channel', ...ON_SESSION }],
   ['wsUnsubscribed', wsUnsubscribed(SESSION, CHANNEL),
@@ -78,6 +83,8 @@ const CASES: [string, AuditLogEntry, Record<string, unknown>][] = [
     { event: 'ws.refreshed', outcome: 'allow', reason: 'refreshed', ...ON_SESSION, jti: JTI }],
   ['wsRefreshRefused of a spent ticket', wsRefreshRefused(SESSION, 'ticket_reused', JTI),
     { event: 'ws.refreshed', outcome: 'deny', reason: 'ticket_reused', ...ON_SESSION, jti: JTI }],
+  ['wsRefreshRefused with the ticket store down', wsRefreshRefused(SESSION, 'unavailable', JTI),
+    { event: 'ws.refreshed', outcome: 'deny', reason: 'unavailable', ...ON_SESSION, jti: JTI }],
   ['wsRefreshRefused of a bad ticket', wsRefreshRefused(SESSION, 'ticket_invalid'),
     { event: 'ws.refreshed', outcome: 'deny', reason: 'ticket_invalid', ...ON_SESSION }],
   ['notificationPublished', notificationPublished(SERVICE, 'duplicate', 'n-1a2b3c4d', CHANNEL),
@@ -88,6 +95,8 @@ const CASES: [string, AuditLogEntry, Record<string, unknown>][] = [
     { event: 'notification.rejected', outcome: 'deny', reason: 'invalid_signature:clock_skew', actor: 'anonymous' }],
   ['deliveryFailed', deliveryFailed(SESSION, 'slow_consumer', CHANNEL, 'n-1a2b3c4d'),
     { event: 'notification.delivery_failed', outcome: 'error', reason: 'slow_consumer', ...ON_SESSION, channel: CHANNEL, notification: 'n-1a2b3c4d', code: 4009 }],
+  ['deliveryFailed on an ack, error or pong', deliveryFailed(SESSION, 'slow_consumer', null, null),
+    { event: 'notification.delivery_failed', outcome: 'error', reason: 'slow_consumer', ...ON_SESSION, code: 4009 }],
   ['deliveryFailed of a message without id', deliveryFailed(SESSION, 'slow_consumer', CHANNEL, null),
     { event: 'notification.delivery_failed', outcome: 'error', reason: 'slow_consumer', ...ON_SESSION, channel: CHANNEL, code: 4009 }],
   ['careTeamChanged added', careTeamChanged('careteam.added', PATIENT_ID, DOCTOR_ID),
@@ -112,6 +121,8 @@ const CASES: [string, AuditLogEntry, Record<string, unknown>][] = [
     { event: 'ws.subscribe', outcome: 'deny', reason: 'break_glass_no_scope', ...ON_SESSION, channel: CHANNEL }],
   ['subscribeRateLimited', subscribeRateLimited(SESSION, 'user_rate', CHANNEL),
     { event: 'rate.limited', outcome: 'deny', reason: 'user_rate', ...ON_SESSION, channel: CHANNEL }],
+  ['frameRateLimited', frameRateLimited(SESSION),
+    { event: 'rate.limited', outcome: 'deny', reason: 'frame_rate', ...ON_SESSION }],
 ];
 
 describe('audit entry constructors', () => {
@@ -160,6 +171,8 @@ export function typeChecks(reason: string, user: typeof DOCTOR): void {
   careTeamChanged('careteam.added', CHANNEL, user);
   // @ts-expect-error a close reason outside the vocabulary
   wsClosed(SESSION, 'kicked', 4000);
+  // @ts-expect-error a cipher name outside the closed list is not a transport fact
+  wsConnected(SESSION, JTI, 'tls1.3:TLS_NULL_WITH_NULL_NULL');
   const free = { event: 'ws.connected', outcome: 'allow', reason: 'connected', actor: user };
   // @ts-expect-error a hand-built object is not a constructed entry
   const _entry: AuditLogEntry = free;

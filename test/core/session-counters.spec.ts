@@ -1,18 +1,18 @@
 import {
   countBadFrame,
   countStrike,
-  countSubscribe,
+  countInWindow,
   FRESH_WINDOW,
   MAX_BAD_FRAMES,
   MAX_RATE_LIMIT_STRIKES,
   type SubscribeAnswer,
-  type SubscribeWindow,
+  type RateWindow,
 } from '../../src/core/session-counters.js';
 
 const RATE = { limit: 3, windowMs: 10_000 };
 
-describe(countSubscribe.name, () => {
-  it.each<[string, SubscribeWindow, number, SubscribeWindow, boolean]>([
+describe(countInWindow.name, () => {
+  it.each<[string, RateWindow, number, RateWindow, boolean]>([
     ['the first subscribe of a session', FRESH_WINDOW, 50_000, { startMs: 50_000, count: 1 }, true],
     ['one below the limit', { startMs: 1000, count: 1 }, 5000, { startMs: 1000, count: 2 }, true],
     ['exactly the limit', { startMs: 1000, count: 2 }, 5000, { startMs: 1000, count: 3 }, true],
@@ -45,7 +45,7 @@ describe(countSubscribe.name, () => {
       true,
     ],
   ])('%s', (_name, window, nowMs, next, admitted) => {
-    expect(countSubscribe(window, RATE, nowMs)).toEqual({ window: next, admitted });
+    expect(countInWindow(window, RATE, nowMs)).toEqual({ window: next, admitted });
   });
 });
 

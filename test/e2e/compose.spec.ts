@@ -18,6 +18,7 @@ const SHARED_SECRETS = ['TICKET_SECRET', 'AUTH_HS256_SECRET', 'PUBLISHER_KEYS'] 
 
 interface Service {
   image?: string;
+  profiles?: string[];
   build?: unknown;
   command?: unknown;
   environment?: Record<string, unknown> | string[];
@@ -169,6 +170,84 @@ describe('docker-compose.yml', () => {
       expect(result.config.redis.topology.kind).toBe('standalone');
     },
   );
+});
+
+describe('docker-compose.yml profile observability', () => {
+  const OBSERVABILITY = ['prometheus', 'grafana'] as const;
+  const prometheusConfig = parse(read('ops/prometheus/prometheus.yml')) as {
+    rule_files?: string[];
+    scrape_configs?: {
+      job_name: string;
+      metrics_path?: string;
+      static_configs?: { targets: string[] }[];
+    }[];
+  };
+
+  /** Bind mounts of a service: repository file -> container path. */
+  function mountsOf(service: Service | undefined): Map<string, string> {
+    return new Map(
+      (service?.volumes ?? [])
+        .map(String)
+        .filter((v) => v.startsWith('./'))
+        .map((v) => {
+          const [source, target] = v.split(':');
+          return [source!.slice(2), target!];
+        }),
+    );
+  }
+
+  it('runs Prometheus and Grafana in the profile only, the cluster without one', () => {
+    for (const name of OBSERVABILITY) expect(services[name]?.profiles).toEqual(['observability']);
+    for (const name of ['redis', ...GATEWAYS]) expect(services[name]?.profiles).toBeUndefined();
+  });
+
+  it.each(OBSERVABILITY)('%s publishes its ports on loopback only', (name) => {
+    const ports = portsOf(services[name]);
+    expect(ports.length).toBeGreaterThan(0);
+    for (const port of ports) expect(port.hostIp).toBe('127.0.0.1');
+  });
+
+  it('publishes no host port twice', () => {
+    const published = Object.values(services).flatMap((s) => portsOf(s).map((p) => p.published));
+    expect(new Set(published).size).toBe(published.length);
+  });
+
+  it('has Prometheus scrape every gateway on its internal listener, with the rules loaded', () => {
+    const mounts = mountsOf(services.prometheus);
+    const configPath = mounts.get('ops/prometheus/prometheus.yml');
+    expect(configPath).toBe('/etc/prometheus/prometheus.yml');
+    const command = JSON.stringify(services.prometheus?.command);
+    expect(command).toContain(`--config.file=${configPath}`);
+    // Rule files resolve relative to the config file, in the container as in the repository.
+    for (const rules of prometheusConfig.rule_files ?? []) {
+      expect(mounts.get(`ops/prometheus/${rules}`)).toBe(`/etc/prometheus/${rules}`);
+    }
+    expect(prometheusConfig.rule_files).toContain('alerts.yml');
+
+    const job = prometheusConfig.scrape_configs?.find((c) => c.job_name === 'carecast');
+    expect(job?.metrics_path ?? '/metrics').toBe('/metrics');
+    const targets = job?.static_configs?.flatMap((c) => c.targets) ?? [];
+    expect(targets.sort()).toEqual(
+      GATEWAYS.map((g) => `${g}:${listenerPorts(environmentOf(services[g])).internal}`).sort(),
+    );
+  });
+
+  it('has Grafana provisioned with the Prometheus data source and the dashboard', () => {
+    const mounts = mountsOf(services.grafana);
+    expect(mounts.get('ops/grafana/provisioning')).toBe('/etc/grafana/provisioning');
+    const datasources = parse(read('ops/grafana/provisioning/datasources/prometheus.yml')) as {
+      datasources: { type: string; url: string }[];
+    };
+    const promPort = portsOf(services.prometheus)[0]!.target;
+    expect(datasources.datasources).toContainEqual(
+      expect.objectContaining({ type: 'prometheus', url: `http://prometheus:${promPort}` }),
+    );
+    const providers = parse(read('ops/grafana/provisioning/dashboards/carecast.yml')) as {
+      providers: { options: { path: string } }[];
+    };
+    const dashboardPath = mounts.get('ops/grafana/carecast.json');
+    expect(dashboardPath).toBe(`${providers.providers[0]!.options.path}/carecast.json`);
+  });
 });
 
 describe('.env.example', () => {
