@@ -1,4 +1,6 @@
 import { Body, Controller, Header, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../api-docs/api-responses.js';
 import { ApiError } from '../http/api-error.js';
 import { NO_BODY } from '../http/response-shape.js';
 import { ResponseShape } from '../http/response-shape.interceptor.js';
@@ -17,6 +19,7 @@ const MAX_LOGOUT_TOKEN_CHARS = 16_384;
  * the middleware app.ts installs for this path only (a parse failure is the same 400).
  */
 @Controller('v1/backchannel-logout')
+@ApiTags('logout')
 export class BackchannelLogoutController {
   constructor(
     private readonly logouts: BackchannelLogoutService,
@@ -24,6 +27,34 @@ export class BackchannelLogoutController {
   ) {}
 
   @Post()
+  @ApiOperation({
+    summary: 'OpenID Connect Back-Channel Logout',
+    description:
+      'Called by the identity provider, server to server. Closes (4503) every session whose ' +
+      'access token had the `sub` (and `sid`) of the logout token, on every node, and refuses ' +
+      'tickets for that user’s access tokens issued at or before the logout.',
+  })
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiBody({
+    required: true,
+    schema: {
+      type: 'object',
+      required: ['logout_token'],
+      properties: {
+        logout_token: {
+          type: 'string',
+          description:
+            'The logout token (JWT): signed like access tokens, `aud` containing ' +
+            '`AUTH_LOGOUT_AUDIENCE`, with `iat`, `jti`, `events`, `sub` and/or `sid`, no `nonce`.',
+        },
+      },
+    },
+  })
+  @ApiOkResponse({
+    description: 'Logged out: every node was told. No body.',
+    headers: { 'Cache-Control': { schema: { type: 'string', enum: ['no-store'] } } },
+  })
+  @ApiErrors('invalid_request')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @UseGuards(LogoutThrottlerGuard)

@@ -11,6 +11,7 @@ import { startNode, type TestNode } from '../support/app.js';
 import { type HttpResponse, request } from '../support/http-client.js';
 import { CanaryWatch, PHI_CANARY, PHI_CANARY_TEXT } from '../support/phi-canary.js';
 import { publish, signedRequest } from '../support/publisher.js';
+import { logoutToken } from '../support/logout.js';
 import { doctor } from '../support/tokens.js';
 
 /**
@@ -54,6 +55,7 @@ describe('docs/openapi.json', () => {
     );
     expect(servers).toEqual({
       '/v1/tickets': ['https://gw.example.com'],
+      '/v1/backchannel-logout': ['https://gw.example.com'],
       '/internal/v1/notifications': ['http://127.0.0.1:9090'],
       '/internal/v1/care-teams/{patientId}/members/{doctorId}': ['http://127.0.0.1:9090'],
       '/internal/v1/users/{user}/disconnect': ['http://127.0.0.1:9090'],
@@ -141,6 +143,25 @@ describe('a running node answers as docs/openapi.json says (embedded node)', () 
     });
     expect(preflight.status).toBe(204);
     conforms('/v1/tickets', 'options', preflight);
+  });
+
+  it('POST /v1/backchannel-logout', async () => {
+    const post = (body: string, contentType = 'application/x-www-form-urlencoded') =>
+      request(`${node.publicUrl}/v1/backchannel-logout`, {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body,
+      });
+    const form = (token: string) => new URLSearchParams({ logout_token: token }).toString();
+    const ok = await post(form(await logoutToken({ sub: 'dr-7f3k2m9q' })));
+    expect(ok.status).toBe(200);
+    conforms('/v1/backchannel-logout', 'post', ok);
+    conforms('/v1/backchannel-logout', 'post', await post(form(PHI_CANARY_TEXT)));
+    conforms(
+      '/v1/backchannel-logout',
+      'post',
+      await post(JSON.stringify({ logout_token: PHI_CANARY.name }), 'application/json'),
+    );
   });
 
   it('POST /internal/v1/notifications', async () => {

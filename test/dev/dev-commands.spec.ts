@@ -94,6 +94,8 @@ describe('npm run dev:listen', () => {
           patient: 'pt-4c9a1b2e',
           fhirUser: null,
           ttlSeconds: 3600,
+          scope: null,
+          sid: null,
         },
         count: 2,
       },
