@@ -73,7 +73,8 @@ export class BreakGlassAccess {
       try {
         careTeamMember = await this.careTeams.isMember(channel.id, principal.id);
       } catch {
-        return { allow: false, code: 'forbidden', reason: 'facts_unavailable' };
+        // As for every subscribe: facts that could not be read are no decision; retry later.
+        return { allow: false, code: 'unavailable', reason: 'facts_unavailable' };
       }
     }
     const facts = { careTeamMember, hasScope: subscriber.scopes.includes(scope) };

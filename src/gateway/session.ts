@@ -17,6 +17,9 @@ import type { TicketContext } from '../core/ticket.js';
 import type { Subscriber } from '../channels/subscriber.js';
 import type { Admission } from './upgrade-authenticator.js';
 
+/** What the sweep gets from a session without grants: shared, so it allocates nothing. */
+const NO_GRANTS: readonly string[] = Object.freeze([]);
+
 /** Options of every write: a text frame. Shared, so a write allocates none. */
 const TEXT_FRAME = { binary: false } as const;
 
@@ -120,9 +123,9 @@ export class Session implements Subscriber {
     if (this.grants?.size === 0) this.grants = null;
   }
 
-  /** Ends and returns the grants over at `nowMs`; cheap when there are none (the sweep). */
-  expireGrants(nowMs: number): string[] {
-    if (this.grants === null) return [];
+  /** Ends and returns the grants over at `nowMs`; allocates nothing when there are none. */
+  expireGrants(nowMs: number): readonly string[] {
+    if (this.grants === null) return NO_GRANTS;
     const ended: string[] = [];
     for (const [channel, until] of this.grants) if (until <= nowMs) ended.push(channel);
     for (const channel of ended) this.endBreakGlass(channel);
