@@ -1,6 +1,6 @@
 import type { Config } from '../config/config.types.js';
 import { describeProblems, parseConfig } from '../config/parse-config.js';
-import type { Outcome } from './token-command.js';
+import { type Outcome, refusedInProduction } from './dev-command.js';
 import { loadOrCreateDevSecrets } from './dev-secrets.js';
 
 /** What a development command needs from its process, passed in so it runs the same in a test. */
@@ -17,9 +17,8 @@ export interface DevProcess {
  * like `npm run token`: those commands hold keys that may only exist on a developer's machine.
  */
 export async function loadDevNodeConfig(command: string, io: DevProcess): Promise<Outcome<Config>> {
-  if (io.env['NODE_ENV'] === 'production') {
-    return { ok: false, error: `npm run ${command} is a development tool; refused in production` };
-  }
+  const refusal = refusedInProduction(command, io.env);
+  if (refusal !== null) return { ok: false, error: refusal };
   const devSecrets = await loadOrCreateDevSecrets();
   const parsed = parseConfig(io.env, { hostname: io.hostname, pid: io.pid, devSecrets });
   return parsed.ok

@@ -1,10 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
-import type { Config, DevSecrets } from '../config/config.types.js';
-import { describeProblems, parseConfig } from '../config/parse-config.js';
+import type { Config } from '../config/config.types.js';
 import { BACKCHANNEL_LOGOUT_EVENT } from '../core/logout-token.js';
-import { DEV_SID, notHs256, type Outcome } from './token-command.js';
+import {
+  type Outcome,
+  parseOptions,
+  type PrintResult,
+  runSigningCommand,
+  type SigningCommandIo,
+} from './dev-command.js';
+import { DEV_SID, notHs256 } from './token-command.js';
 
 /**
  * `npm run dev:logout-token -- --sub <sub> [--sid <sid>]`: signs an OpenID Connect
@@ -29,19 +34,9 @@ export const LOGOUT_TOKEN_USAGE =
   '(at least one)';
 
 export function parseLogoutTokenArgs(argv: readonly string[]): Outcome<DevLogoutRequest> {
-  let values: Record<string, string | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: { sub: { type: 'string' }, sid: { type: 'string' } },
-    }));
-  } catch (error) {
-    const message = (error as { message?: unknown } | null)?.message;
-    return { ok: false, error: typeof message === 'string' ? message : 'invalid arguments' };
-  }
-  const { sub, sid } = values;
+  const parsed = parseOptions(argv, { sub: { type: 'string' }, sid: { type: 'string' } });
+  if (!parsed.ok) return parsed;
+  const { sub, sid } = parsed.value;
   if (sub === undefined && sid === undefined) {
     return { ok: false, error: 'give --sub, --sid or both' };
   }
@@ -73,34 +68,15 @@ export async function mintDevLogoutToken(
   return { ok: true, value: await jwt.sign(new TextEncoder().encode(auth.keySource.secret)) };
 }
 
-export interface LogoutTokenCommandIo {
-  readonly argv: readonly string[];
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly hostname: string;
-  readonly pid: number;
-  readonly nowSeconds: number;
-  readonly loadDevSecrets: () => Promise<DevSecrets>;
-}
+export type LogoutTokenCommandIo = SigningCommandIo;
+export type LogoutTokenCommandResult = PrintResult;
 
-export type LogoutTokenCommandResult =
-  | { readonly exitCode: 0; readonly stdout: string }
-  | { readonly exitCode: 1 | 2; readonly stderr: string };
-
-export async function runLogoutTokenCommand(
-  io: LogoutTokenCommandIo,
-): Promise<LogoutTokenCommandResult> {
-  if (io.env['NODE_ENV'] === 'production') {
-    return {
-      exitCode: 1,
-      stderr: 'npm run dev:logout-token is a development tool; refused in production',
-    };
-  }
-  const request = parseLogoutTokenArgs(io.argv);
-  if (!request.ok) return { exitCode: 2, stderr: `${request.error}\n${LOGOUT_TOKEN_USAGE}` };
-  const devSecrets = await io.loadDevSecrets();
-  const config = parseConfig(io.env, { hostname: io.hostname, pid: io.pid, devSecrets });
-  if (!config.ok) return { exitCode: 1, stderr: describeProblems(config.problems) };
-  const token = await mintDevLogoutToken(request.value, config.config.auth, io.nowSeconds);
-  if (!token.ok) return { exitCode: 1, stderr: token.error };
-  return { exitCode: 0, stdout: token.value };
+export function runLogoutTokenCommand(io: LogoutTokenCommandIo): Promise<LogoutTokenCommandResult> {
+  return runSigningCommand(
+    'dev:logout-token',
+    LOGOUT_TOKEN_USAGE,
+    io,
+    parseLogoutTokenArgs,
+    mintDevLogoutToken,
+  );
 }

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import type { Config } from '../config/config.types.js';
 import { signatureHeader } from '../core/publisher-signature.js';
 import { type DevProcess, loadDevNodeConfig, reachableHost } from './dev-node-config.js';
-import type { Outcome } from './token-command.js';
+import { type Outcome, parseOptions } from './dev-command.js';
 
 /**
  * `npm run dev:publish -- --channel <channel> --kind <kind> [--ref <id>] [--id <id>]`: signs
@@ -28,23 +27,14 @@ export interface DevNotification {
 }
 
 export function parsePublishArgs(argv: readonly string[]): Outcome<DevNotification> {
-  let values: Record<string, string | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        channel: { type: 'string' },
-        kind: { type: 'string' },
-        ref: { type: 'string' },
-        id: { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    const message = (error as { message?: unknown } | null)?.message;
-    return { ok: false, error: typeof message === 'string' ? message : 'invalid arguments' };
-  }
+  const parsed = parseOptions(argv, {
+    channel: { type: 'string' },
+    kind: { type: 'string' },
+    ref: { type: 'string' },
+    id: { type: 'string' },
+  });
+  if (!parsed.ok) return parsed;
+  const values = parsed.value;
   const { channel, kind } = values;
   if (channel === undefined) return { ok: false, error: '--channel is required' };
   if (kind === undefined) return { ok: false, error: '--kind is required' };

@@ -1,9 +1,14 @@
-import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
-import type { Config, DevSecrets } from '../config/config.types.js';
-import { describeProblems, parseConfig } from '../config/parse-config.js';
+import type { Config } from '../config/config.types.js';
 import { isOpaqueId } from '../core/opaque-id.js';
 import { derivePrincipal, type Role } from '../core/principal.js';
+import {
+  type Outcome,
+  parseOptions,
+  type PrintResult,
+  runSigningCommand,
+  type SigningCommandIo,
+} from './dev-command.js';
 
 /**
  * `npm run token`: mints an access token that a development node accepts, so the ticket
@@ -38,8 +43,6 @@ const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}( [\x21\x23-\x5B\x5D-\x7E]{1,128}
 /** A provider session id as the dev tools accept it: printable ASCII without spaces. */
 export const DEV_SID = /^[\x21-\x7E]{1,255}$/;
 
-export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
-
 export const DEFAULT_TTL_SECONDS = 3600;
 /** A day: long enough for a working session, short enough that a leaked one dies. */
 export const MAX_TTL_SECONDS = 86_400;
@@ -51,27 +54,17 @@ export const TOKEN_USAGE =
 
 /** Parses the command line; every refusal is a message naming the option, never a throw. */
 export function parseTokenArgs(argv: readonly string[]): Outcome<DevTokenRequest> {
-  let values: Record<string, string | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        role: { type: 'string' },
-        id: { type: 'string' },
-        patient: { type: 'string' },
-        'fhir-user': { type: 'string' },
-        ttl: { type: 'string' },
-        scope: { type: 'string' },
-        sid: { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    // parseArgs's message names the offending argument, which the user just typed.
-    const message = (error as { message?: unknown } | null)?.message;
-    return { ok: false, error: typeof message === 'string' ? message : 'invalid arguments' };
-  }
+  const parsed = parseOptions(argv, {
+    role: { type: 'string' },
+    id: { type: 'string' },
+    patient: { type: 'string' },
+    'fhir-user': { type: 'string' },
+    ttl: { type: 'string' },
+    scope: { type: 'string' },
+    sid: { type: 'string' },
+  });
+  if (!parsed.ok) return parsed;
+  const values = parsed.value;
   const { role, id, patient, ttl, scope, sid } = values;
   const fhirUser = values['fhir-user'];
   if (role !== 'patient' && role !== 'doctor') {
@@ -155,33 +148,9 @@ export function notHs256(kind: 'jwks' | 'public-key-file'): string {
   );
 }
 
-/** What the command needs from its process, passed in so it runs the same in a test. */
-export interface TokenCommandIo {
-  readonly argv: readonly string[];
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly hostname: string;
-  readonly pid: number;
-  readonly nowSeconds: number;
-  /** Reads (or first creates) the dev secrets the node will load at start. */
-  readonly loadDevSecrets: () => Promise<DevSecrets>;
-}
+export type TokenCommandIo = SigningCommandIo;
+export type TokenCommandResult = PrintResult;
 
-/** Exit codes: 0 printed, 1 refused by the environment or configuration, 2 bad arguments. */
-export type TokenCommandResult =
-  | { readonly exitCode: 0; readonly stdout: string }
-  | { readonly exitCode: 1 | 2; readonly stderr: string };
-
-export async function runTokenCommand(io: TokenCommandIo): Promise<TokenCommandResult> {
-  if (io.env['NODE_ENV'] === 'production') {
-    return { exitCode: 1, stderr: 'npm run token is a development tool; refused in production' };
-  }
-  const request = parseTokenArgs(io.argv);
-  if (!request.ok) return { exitCode: 2, stderr: `${request.error}\n${TOKEN_USAGE}` };
-  // Parsed exactly as main.ts parses it, so the key, issuer and audience are the node's.
-  const devSecrets = await io.loadDevSecrets();
-  const config = parseConfig(io.env, { hostname: io.hostname, pid: io.pid, devSecrets });
-  if (!config.ok) return { exitCode: 1, stderr: describeProblems(config.problems) };
-  const token = await mintDevToken(request.value, config.config.auth, io.nowSeconds);
-  if (!token.ok) return { exitCode: 1, stderr: token.error };
-  return { exitCode: 0, stdout: token.value };
+export function runTokenCommand(io: TokenCommandIo): Promise<TokenCommandResult> {
+  return runSigningCommand('token', TOKEN_USAGE, io, parseTokenArgs, mintDevToken);
 }
