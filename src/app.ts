@@ -46,6 +46,13 @@ export async function createApp(
   for (const name of config.generatedDevSecrets) {
     logger.warn({ variable: name }, 'using a generated development secret');
   }
+  if (config.tickets.previousSecret !== null) {
+    // A reminder on every start: the old secret stays valid for forging tickets until removed.
+    logger.warn(
+      { variable: 'TICKET_SECRET_PREVIOUS' },
+      'accepting tickets signed with the previous ticket secret: remove it once every node runs the new one',
+    );
+  }
   const httpsOptions = await publicTlsOptions(config.publicListener.tls, logger);
   const nest = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     ...(httpsOptions ? { httpsOptions } : {}),

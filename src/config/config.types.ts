@@ -73,7 +73,13 @@ export interface Config {
     readonly grantSeconds: number;
   };
   readonly tickets: {
+    /** TICKET_SECRET: signs every ticket, and verifies them. */
     readonly secret: string;
+    /**
+     * TICKET_SECRET_PREVIOUS: also verifies tickets (never signs), so tickets signed by nodes
+     * not yet restarted with a new TICKET_SECRET still redeem during a rolling rotation.
+     */
+    readonly previousSecret: string | null;
     readonly ttlSeconds: number;
     readonly ratePerUser: RateLimit;
   };
