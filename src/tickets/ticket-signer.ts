@@ -71,7 +71,8 @@ export function ticketJwtOptionsFor(secret: string): JwtModuleOptions {
  *   so tickets verify across a rolling deploy in both directions.
  * - Tickets are signed with TICKET_SECRET only. With TICKET_SECRET_PREVIOUS set, a ticket whose
  *   signature does not hold under TICKET_SECRET is verified again, by every same check, under
- *   the previous secret: tickets of nodes not yet restarted with a new secret still redeem.
+ *   that second secret: during a rolling rotation, tickets of nodes on the other secret redeem
+ *   (docs/runbook.md, "Rotate the ticket secret").
  */
 @Injectable()
 export class TicketSigner {
