@@ -47,10 +47,10 @@ export async function createApp(
     logger.warn({ variable: name }, 'using a generated development secret');
   }
   if (config.tickets.previousSecret !== null) {
-    // A reminder on every start: the old secret stays valid for forging tickets until removed.
+    // A reminder on every start: a second secret stays good for minting tickets until removed.
     logger.warn(
       { variable: 'TICKET_SECRET_PREVIOUS' },
-      'accepting tickets signed with the previous ticket secret: remove it once every node runs the new one',
+      'accepting tickets of a second secret (TICKET_SECRET_PREVIOUS): remove it when the rotation is done',
     );
   }
   const httpsOptions = await publicTlsOptions(config.publicListener.tls, logger);

@@ -14,7 +14,7 @@ import { connect, connectOk, TEST_ORIGIN } from '../support/ws-client.js';
 
 const OLD = 'old-ticket-secret-0123456789abcdef0123456789';
 const NEW = 'new-ticket-secret-0123456789abcdef0123456789';
-const WARNING = 'accepting tickets signed with the previous ticket secret';
+const WARNING = 'accepting tickets of a second secret (TICKET_SECRET_PREVIOUS)';
 
 describe('ticket secret rotation over Redis', () => {
   let redis: RedisServerHandle;
