@@ -46,6 +46,13 @@ export async function createApp(
   for (const name of config.generatedDevSecrets) {
     logger.warn({ variable: name }, 'using a generated development secret');
   }
+  if (config.tickets.previousSecret !== null) {
+    // A reminder on every start: a second secret stays good for minting tickets until removed.
+    logger.warn(
+      { variable: 'TICKET_SECRET_PREVIOUS' },
+      'accepting tickets of a second secret (TICKET_SECRET_PREVIOUS): remove it when the rotation is done',
+    );
+  }
   const httpsOptions = await publicTlsOptions(config.publicListener.tls, logger);
   const nest = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     ...(httpsOptions ? { httpsOptions } : {}),

@@ -73,7 +73,14 @@ export interface Config {
     readonly grantSeconds: number;
   };
   readonly tickets: {
+    /** TICKET_SECRET: signs every ticket, and verifies them. */
     readonly secret: string;
+    /**
+     * TICKET_SECRET_PREVIOUS: also verifies tickets (never signs), so that during a rolling
+     * rotation every node accepts the tickets of nodes on the other secret (the new one
+     * before it signs anything, the old one until its last tickets have expired).
+     */
+    readonly previousSecret: string | null;
     readonly ttlSeconds: number;
     readonly ratePerUser: RateLimit;
   };

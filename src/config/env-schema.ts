@@ -103,6 +103,7 @@ export const envSchema = z.object({
   BREAK_GLASS_SECONDS: integer(900, 1, 3600),
 
   TICKET_SECRET: secret(MIN_SECRET_BYTES),
+  TICKET_SECRET_PREVIOUS: secret(MIN_SECRET_BYTES),
   TICKET_TTL_SECONDS: integer(60, 1, 60),
 
   WS_HEARTBEAT_SECONDS: integer(25, 1, 300),

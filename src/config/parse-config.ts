@@ -88,6 +88,7 @@ export function parseConfig(
     auth,
     tickets: {
       secret: ticketSecret,
+      previousSecret: e.TICKET_SECRET_PREVIOUS ?? null,
       ttlSeconds: e.TICKET_TTL_SECONDS,
       ratePerUser: e.RATE_TICKETS_PER_USER,
     },

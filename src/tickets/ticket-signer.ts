@@ -36,6 +36,8 @@ const REQUIRED_CLAIMS = ['exp', 'iat', 'jti', 'sub'] as const;
 
 /**
  * JwtModule options for tickets (registered in TicketsModule): HS256 with TICKET_SECRET.
+ * TICKET_SECRET_PREVIOUS gets the same options (ticketJwtOptionsFor), so a ticket passes the
+ * same checks whichever of the two secrets signed it.
  *
  * - The secret is a KeyObject: given a string, jsonwebtoken first tries to parse it as a PEM
  *   key on every call, which costs about 30x the HMAC itself.
@@ -46,8 +48,12 @@ const REQUIRED_CLAIMS = ['exp', 'iat', 'jti', 'sub'] as const;
  *   are refused before any signature check.
  */
 export function ticketJwtOptions(config: Config): JwtModuleOptions {
+  return ticketJwtOptionsFor(config.tickets.secret);
+}
+
+export function ticketJwtOptionsFor(secret: string): JwtModuleOptions {
   return {
-    secret: createSecretKey(Buffer.from(config.tickets.secret, 'utf8')),
+    secret: createSecretKey(Buffer.from(secret, 'utf8')),
     signOptions: { algorithm: 'HS256', header: { alg: 'HS256', typ: TICKET_TYPE } },
     verifyOptions: { algorithms: ['HS256'], audience: TICKET_AUDIENCE },
   };
@@ -63,16 +69,25 @@ export function ticketJwtOptions(config: Config): JwtModuleOptions {
  *   and `sub` are present, so this class does: a ticket lacking any of them is invalid.
  * - Tickets are the same bytes the former jose signer produced (same header, claims and key),
  *   so tickets verify across a rolling deploy in both directions.
+ * - Tickets are signed with TICKET_SECRET only. With TICKET_SECRET_PREVIOUS set, a ticket whose
+ *   signature does not hold under TICKET_SECRET is verified again, by every same check, under
+ *   that second secret: during a rolling rotation, tickets of nodes on the other secret redeem
+ *   (docs/runbook.md, "Rotate the ticket secret").
  */
 @Injectable()
 export class TicketSigner {
   private readonly ttlSeconds: number;
+  /** The same checks keyed with TICKET_SECRET_PREVIOUS; null when it is not set. */
+  private readonly previous: JwtService | null;
 
   constructor(
     private readonly jwt: JwtService,
     @Inject(CONFIG) config: Config,
   ) {
     this.ttlSeconds = config.tickets.ttlSeconds;
+    const previousSecret = config.tickets.previousSecret;
+    this.previous =
+      previousSecret === null ? null : new JwtService(ticketJwtOptionsFor(previousSecret));
   }
 
   async sign(
@@ -93,23 +108,33 @@ export class TicketSigner {
   }
 
   async verify(token: string, nowMs: number): Promise<TicketCheck> {
-    let verified: DecodedJwt;
-    try {
-      verified = this.jwt.verify<DecodedJwt>(token, {
-        complete: true,
-        clockTimestamp: Math.floor(nowMs / 1000),
-      });
-    } catch (error) {
-      const expired = error instanceof TokenExpiredError;
-      return { ok: false, reason: expired ? 'ticket_expired' : 'ticket_invalid' };
+    const current = verifyWith(this.jwt, token, nowMs);
+    // Expiry is judged only once a signature held, so `ticket_expired` names the right key.
+    if (current.ok || current.reason === 'ticket_expired' || this.previous === null) {
+      return current;
     }
-    const { header, payload } = verified;
-    if (!headerIsTicket(header) || !hasRequiredClaims(payload)) {
-      return { ok: false, reason: 'ticket_invalid' };
-    }
-    const read = readTicketClaims(payload);
-    return read.ok ? { ok: true, grant: read.grant } : { ok: false, reason: read.error };
+    return verifyWith(this.previous, token, nowMs);
   }
+}
+
+/** Every check of a ticket, with the key and options of `jwt`. */
+function verifyWith(jwt: JwtService, token: string, nowMs: number): TicketCheck {
+  let verified: DecodedJwt;
+  try {
+    verified = jwt.verify<DecodedJwt>(token, {
+      complete: true,
+      clockTimestamp: Math.floor(nowMs / 1000),
+    });
+  } catch (error) {
+    const expired = error instanceof TokenExpiredError;
+    return { ok: false, reason: expired ? 'ticket_expired' : 'ticket_invalid' };
+  }
+  const { header, payload } = verified;
+  if (!headerIsTicket(header) || !hasRequiredClaims(payload)) {
+    return { ok: false, reason: 'ticket_invalid' };
+  }
+  const read = readTicketClaims(payload);
+  return read.ok ? { ok: true, grant: read.grant } : { ok: false, reason: read.error };
 }
 
 /** Exactly our `typ`; `crit` names extensions jsonwebtoken would silently ignore. */

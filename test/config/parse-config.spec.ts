@@ -62,6 +62,7 @@ describe(parseConfig.name, () => {
     expect(c.auth.clockToleranceSeconds).toBe(5);
     expect(c.tickets).toEqual({
       secret: devSecrets.ticketSecret,
+      previousSecret: null,
       ttlSeconds: 60,
       ratePerUser: { limit: 10, windowMs: 60_000 },
     });
@@ -150,10 +151,22 @@ describe(parseConfig.name, () => {
     });
   });
 
+  it('takes TICKET_SECRET_PREVIOUS beside TICKET_SECRET, in production too, never generated', () => {
+    const OLD = 'old-prod-secret-long-enough-0123456789abcdef';
+    const result = parseConfig({ ...production, TICKET_SECRET_PREVIOUS: OLD }, productionRuntime);
+    if (!result.ok) throw new Error(describeProblems(result.problems));
+    expect(result.config.tickets).toMatchObject({ secret: SECRET, previousSecret: OLD });
+    const dev = parseConfig({}, runtime);
+    expect(dev.ok && dev.config.tickets.previousSecret).toBeNull();
+    expect(dev.ok && dev.config.generatedDevSecrets).not.toContain('TICKET_SECRET_PREVIOUS');
+  });
+
   it('treats an empty variable as unset', () => {
-    const result = parseConfig({ PORT: '', REDIS_URL: '' }, runtime);
+    const result = parseConfig({ PORT: '', REDIS_URL: '', TICKET_SECRET_PREVIOUS: '' }, runtime);
     expect(result.ok && result.config.publicListener.port).toBe(8443);
     expect(result.ok && result.config.redis.topology.kind).toBe('embedded');
+    // `TICKET_SECRET_PREVIOUS=` left in an env file after a rotation means none.
+    expect(result.ok && result.config.tickets.previousSecret).toBeNull();
   });
 
   it('takes the audit rotation limits from AUDIT_ROTATE_BYTES and AUDIT_ROTATE_SECONDS', () => {
@@ -217,6 +230,8 @@ describe(parseConfig.name, () => {
     ['TLS_KEY_FILE', { TLS_CERT_FILE: '/c' }],
     ['TLS_CERT_FILE', { TLS_KEY_FILE: '/k' }],
     ['TICKET_SECRET', { TICKET_SECRET: 'short' }],
+    ['TICKET_SECRET_PREVIOUS', { TICKET_SECRET_PREVIOUS: 'short' }],
+    ['TICKET_SECRET_PREVIOUS', { TICKET_SECRET_PREVIOUS: 'x'.repeat(31) }],
     ['TICKET_TTL_SECONDS', { TICKET_TTL_SECONDS: '61' }],
     ['AUDIT_SIGNING_KEY', { AUDIT_SIGNING_KEY: 'short' }],
     ['AUTH_HS256_SECRET', { AUTH_HS256_SECRET: 'short' }],
@@ -332,6 +347,7 @@ describe(parseConfig.name, () => {
     const canary = 'Jane-Doe-MRN-00471123-jane.doe@example.org';
     const problems = problemsOf({
       TICKET_SECRET: canary.slice(0, 20),
+      TICKET_SECRET_PREVIOUS: canary.slice(0, 25),
       PORT: canary,
       ALLOWED_ORIGINS: canary,
       PUBLISHER_KEYS: `kid:${canary.slice(0, 10)}`,
@@ -339,7 +355,7 @@ describe(parseConfig.name, () => {
       NODE_ENV: canary,
     });
     const text = describeProblems(problems);
-    expect(problems.length).toBeGreaterThanOrEqual(6);
+    expect(problems.length).toBeGreaterThanOrEqual(7);
     expect(text).not.toContain('Jane');
     expect(text).not.toContain('00471123');
   });

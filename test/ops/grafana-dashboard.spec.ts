@@ -41,6 +41,8 @@ const REQUIRED_METRICS = [
   'carecast_audit_last_checkpoint_timestamp_seconds',
   'carecast_nodejs_eventloop_lag_p99_seconds',
   'carecast_process_resident_memory_bytes',
+  'carecast_break_glass_total',
+  'carecast_backchannel_logouts_total',
 ];
 
 describe('Grafana dashboard', () => {
@@ -68,7 +70,7 @@ describe('Grafana dashboard', () => {
     }
   });
 
-  it('shows connections, upgrades, refusals, delivery, Redis, fan-out, audit and the process', () => {
+  it('shows connections, upgrades, refusals, delivery, Redis, fan-out, audit, access and the process', () => {
     const queried = new Set(queries.flatMap(metricNamesIn));
     expect(REQUIRED_METRICS.filter((m) => !queried.has(m))).toEqual([]);
   });

@@ -3,7 +3,11 @@ import type { PublishResult, TicketRejection } from '../../src/core/audit-vocabu
 import { type CloseReason, closeCodeOf } from '../../src/core/close-codes.js';
 import type { WsErrorCode } from '../../src/core/protocol.js';
 import type { UpgradeRejection } from '../../src/core/upgrade.js';
-import { AUDIT_FAILURE_REASONS, RECOVERY_OUTCOMES } from '../../src/metrics/metrics.js';
+import {
+  AUDIT_FAILURE_REASONS,
+  LOGOUT_OUTCOMES,
+  RECOVERY_OUTCOMES,
+} from '../../src/metrics/metrics.js';
 
 /**
  * The values each bounded label of a carecast metric can take, from the code's own closed
@@ -83,6 +87,9 @@ export const LABEL_VALUES: Record<string, Record<string, readonly string[]>> = {
   carecast_notifications_published_total: { result: PUBLISH_RESULTS },
   carecast_delivery_failures_total: { reason: ['slow_consumer'] },
   carecast_recoveries_total: { outcome: RECOVERY_OUTCOMES },
+  carecast_backchannel_logouts_total: { outcome: LOGOUT_OUTCOMES },
+  // carecast_break_glass_total{reason}: the reasons are configuration (BREAK_GLASS_REASONS),
+  // so dashboards and alerts group by reason and never select one.
 };
 
 /** `label="v"` and `label=~"a|b"` matchers of carecast selectors whose values no node exports. */

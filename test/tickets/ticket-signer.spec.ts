@@ -67,6 +67,54 @@ function rs256WithRealKey(): string {
 
 const INVALID = { ok: false, reason: 'ticket_invalid' };
 
+/**
+ * Tickets every signer refuses, each signed (where a key is used at all) by `sign`: the same
+ * table runs against tickets of TICKET_SECRET and of TICKET_SECRET_PREVIOUS.
+ */
+function refusedTickets(sign: typeof forge): [string, () => string][] {
+  return [
+    ['no typ', () => sign({ alg: 'HS256' }, goodClaims())],
+    ['typ JWT', () => sign({ alg: 'HS256', typ: 'JWT' }, goodClaims())],
+    ['a crit header', () => sign({ ...TICKET_HEADER, crit: ['b64'], b64: true }, goodClaims())],
+    ['no exp', () => sign(TICKET_HEADER, without('exp'))],
+    ['no iat', () => sign(TICKET_HEADER, without('iat'))],
+    ['no jti', () => sign(TICKET_HEADER, without('jti'))],
+    ['no sub', () => sign(TICKET_HEADER, without('sub'))],
+    ['a string exp', () => sign(TICKET_HEADER, { ...goodClaims(), exp: String(NOW_S + 60) })],
+    ['a string iat', () => sign(TICKET_HEADER, { ...goodClaims(), iat: String(NOW_S) })],
+    ['a payload that is not a JSON object', () => sign(TICKET_HEADER, 'just text')],
+    ['aud other than ws', () => sign(TICKET_HEADER, { ...goodClaims(), aud: 'api' })],
+    ['no aud', () => sign(TICKET_HEADER, without('aud'))],
+    [
+      'alg none',
+      () =>
+        `${b64(JSON.stringify({ alg: 'none', typ: TICKET_TYPE }))}.${b64(JSON.stringify(goodClaims()))}.`,
+    ],
+    [
+      'HS384 with the secret',
+      () => sign({ ...TICKET_HEADER, alg: 'HS384' }, goodClaims(), { hash: 'sha384' }),
+    ],
+    [
+      'HS512 with the secret',
+      () => sign({ ...TICKET_HEADER, alg: 'HS512' }, goodClaims(), { hash: 'sha512' }),
+    ],
+    [
+      'RS256 whose signature is an HMAC with the secret',
+      () => sign({ ...TICKET_HEADER, alg: 'RS256' }, goodClaims()),
+    ],
+    ['RS256 with a real RSA key', rs256WithRealKey],
+    ['another secret', () => sign(TICKET_HEADER, goodClaims(), { key: `${SECRET}-other` })],
+    [
+      'a tampered payload',
+      () => {
+        const [h, , s] = sign(TICKET_HEADER, goodClaims()).split('.');
+        return `${h}.${b64(JSON.stringify({ ...goodClaims(), sub: 'pt-someoneelse' }))}.${s}`;
+      },
+    ],
+    ['garbage', () => 'not-a-jwt'],
+  ];
+}
+
 describe('TicketSigner (@nestjs/jwt)', () => {
   it('signs a ticket that verifies to the same principal, with iat and exp from nowMs', async () => {
     const signer = newSigner();
@@ -130,49 +178,71 @@ describe('TicketSigner (@nestjs/jwt)', () => {
     );
   });
 
-  it.each<[string, () => string]>([
-    ['no typ', () => forge({ alg: 'HS256' }, goodClaims())],
-    ['typ JWT', () => forge({ alg: 'HS256', typ: 'JWT' }, goodClaims())],
-    ['a crit header', () => forge({ ...TICKET_HEADER, crit: ['b64'], b64: true }, goodClaims())],
-    ['no exp', () => forge(TICKET_HEADER, without('exp'))],
-    ['no iat', () => forge(TICKET_HEADER, without('iat'))],
-    ['no jti', () => forge(TICKET_HEADER, without('jti'))],
-    ['no sub', () => forge(TICKET_HEADER, without('sub'))],
-    ['a string exp', () => forge(TICKET_HEADER, { ...goodClaims(), exp: String(NOW_S + 60) })],
-    ['a string iat', () => forge(TICKET_HEADER, { ...goodClaims(), iat: String(NOW_S) })],
-    ['a payload that is not a JSON object', () => forge(TICKET_HEADER, 'just text')],
-    ['aud other than ws', () => forge(TICKET_HEADER, { ...goodClaims(), aud: 'api' })],
-    ['no aud', () => forge(TICKET_HEADER, without('aud'))],
-    [
-      'alg none',
-      () =>
-        `${b64(JSON.stringify({ alg: 'none', typ: TICKET_TYPE }))}.${b64(JSON.stringify(goodClaims()))}.`,
-    ],
-    [
-      'HS384 with the secret',
-      () => forge({ ...TICKET_HEADER, alg: 'HS384' }, goodClaims(), { hash: 'sha384' }),
-    ],
-    [
-      'HS512 with the secret',
-      () => forge({ ...TICKET_HEADER, alg: 'HS512' }, goodClaims(), { hash: 'sha512' }),
-    ],
-    [
-      'RS256 whose signature is an HMAC with the secret',
-      () => forge({ ...TICKET_HEADER, alg: 'RS256' }, goodClaims()),
-    ],
-    ['RS256 with a real RSA key', rs256WithRealKey],
-    ['another secret', () => forge(TICKET_HEADER, goodClaims(), { key: `${SECRET}-other` })],
-    [
-      'a tampered payload',
-      () => {
-        const [h, , s] = forge(TICKET_HEADER, goodClaims()).split('.');
-        return `${h}.${b64(JSON.stringify({ ...goodClaims(), sub: 'pt-someoneelse' }))}.${s}`;
-      },
-    ],
-    ['garbage', () => 'not-a-jwt'],
-  ])('refuses a ticket with %s as ticket_invalid', async (_case, token) => {
-    await expect(newSigner().verify(token(), NOW_MS)).resolves.toEqual(INVALID);
+  it.each(refusedTickets(forge))(
+    'refuses a ticket with %s as ticket_invalid',
+    async (_case, token) => {
+      await expect(newSigner().verify(token(), NOW_MS)).resolves.toEqual(INVALID);
+    },
+  );
+});
+
+describe('TicketSigner during a rotation (TICKET_SECRET_PREVIOUS)', () => {
+  /** The new secret; SECRET, the one `forge` signs with by default, is the previous one. */
+  const NEXT = 'next-ticket-secret-0123456789abcdef0123456789';
+  const rotatedConfig = testConfig({ TICKET_SECRET: NEXT, TICKET_SECRET_PREVIOUS: SECRET });
+  const rotated = () =>
+    new TicketSigner(new JwtService(ticketJwtOptions(rotatedConfig)), rotatedConfig);
+  const withNextOnly = () => {
+    const c = testConfig({ TICKET_SECRET: NEXT });
+    return new TicketSigner(new JwtService(ticketJwtOptions(c)), c);
+  };
+  const signedWithNext: typeof forge = (header, payload, options = {}) =>
+    forge(header, payload, { key: NEXT, ...options });
+
+  it('verifies a ticket of the previous secret to the same grant as one of the current', async () => {
+    const previous = await rotated().verify(forge(TICKET_HEADER, goodClaims()), NOW_MS);
+    const current = await rotated().verify(signedWithNext(TICKET_HEADER, goodClaims()), NOW_MS);
+    expect(previous).toMatchObject({ ok: true, grant: { principal: patient, jti: JTI } });
+    expect(previous).toEqual(current);
   });
+
+  it('signs with TICKET_SECRET only, never the previous secret', async () => {
+    const signed = await rotated().sign(patient, LEASE, NOW_MS);
+    const [header, payload, signature] = signed.token.split('.');
+    const hmac = (key: string) =>
+      createHmac('sha256', key).update(`${header}.${payload}`).digest('base64url');
+    expect(signature).toBe(hmac(NEXT));
+    await expect(withNextOnly().verify(signed.token, NOW_MS)).resolves.toMatchObject({ ok: true });
+    await expect(newSigner().verify(signed.token, NOW_MS)).resolves.toEqual(INVALID);
+  });
+
+  it('answers ticket_expired, not ticket_invalid, for an expired ticket of the previous secret', async () => {
+    const token = forge(TICKET_HEADER, goodClaims());
+    await expect(rotated().verify(token, (NOW_S + 60) * 1000)).resolves.toEqual({
+      ok: false,
+      reason: 'ticket_expired',
+    });
+  });
+
+  it('refuses a ticket of the previous secret once it is removed', async () => {
+    await expect(
+      withNextOnly().verify(forge(TICKET_HEADER, goodClaims()), NOW_MS),
+    ).resolves.toEqual(INVALID);
+  });
+
+  it.each(refusedTickets(forge))(
+    'refuses a ticket of the previous secret with %s, as for the current one',
+    async (_case, token) => {
+      await expect(rotated().verify(token(), NOW_MS)).resolves.toEqual(INVALID);
+    },
+  );
+
+  it.each(refusedTickets(signedWithNext))(
+    'refuses a ticket of the current secret with %s while a previous one is set',
+    async (_case, token) => {
+      await expect(rotated().verify(token(), NOW_MS)).resolves.toEqual(INVALID);
+    },
+  );
 });
 
 describe('ticket context: provider session digests and carecast scopes', () => {
