@@ -219,7 +219,11 @@ function upgrade(url, protocols) {
 }
 
 async function startBaseline(tls) {
-  const server = createServer(tls, (_req, res) => res.writeHead(404).end());
+  // Key material only: the baseline keeps Node's https defaults (such as the ALPN list).
+  const server = createServer(
+    { cert: tls.cert, key: tls.key, minVersion: tls.minVersion },
+    (_req, res) => res.writeHead(404).end(),
+  );
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,

@@ -61,7 +61,8 @@ export class Gateway implements OnGatewayConnection {
     });
     socket.on('pong', () => session.notePong());
     socket.on('error', () => this.logger.debug({ conn: session.id }, 'socket error'));
-    socket.once('close', (code: number) => this.closed(session, code));
+    // `on`, not `once`: a socket closes once, and `once` would add a wrapper per socket.
+    socket.on('close', (code: number) => this.closed(session, code));
     session.send({
       type: 'welcome',
       connectionId: session.id,
