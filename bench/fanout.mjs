@@ -17,7 +17,8 @@
 //     --heap-snapshot <dir>       with --memory: a heap snapshot of each server process
 //                                 before and after the clients connect, into <dir>
 //                                 (compare with bench/fanout/heap-diff.mjs)
-//     --profile <dir>             with --processes: a CPU profile of every server process
+//     --profile <dir>             with --processes (or --memory: of the measured connects)
+//                                 a CPU profile of every server process
 //                                 over the measured phases (after warm-up) into <dir>
 //                                 (summarise with bench/fanout/profile-summary.mjs), and Redis
 //                                 INFO commandstats / LATENCY LATEST over the same phases
@@ -222,11 +223,8 @@ async function runSystem(system) {
     cleanups.push(() => worker.close());
     const result = { system, servers: servers.label, rows: [], open: [], connect: {} };
     if (params.memory !== null) {
-      result.memory = await measureMemory(
-        worker,
-        servers,
-        system === 'carecast' ? 'carecast' : 'bare',
-      );
+      const tag = system === 'carecast' ? 'carecast' : 'bare';
+      result.memory = await measureMemory(worker, servers, tag, profileDir);
       return result;
     }
     for (const [group, count] of [
@@ -504,9 +502,12 @@ function sumOf(stats) {
  * RSS and heap after a full GC, per idle connection: `marginal` over `--memory` clients that
  * connect (and subscribe) after a warm-up group is already connected, so one-off costs (JIT
  * code, V8's young generation growing to its working size, caches) are not spread over them;
- * `fromZero` over all clients from an empty server, as this mode measured before.
+ * `fromZero` over all clients from an empty server, as this mode measured before. Also the
+ * servers' CPU time and system calls per measured connection (ticket, upgrade, subscribe and
+ * ack; read inside the server processes, threads included), which unlike the connect rate do
+ * not move with the other load on the machine.
  */
-async function measureMemory(worker, servers, system) {
+async function measureMemory(worker, servers, system, profileDir) {
   const snapshot = async (when) => {
     if (params.heapSnapshot === null) return;
     const dir = path.resolve(params.heapSnapshot);
@@ -514,8 +515,12 @@ async function measureMemory(worker, servers, system) {
     await servers.heapSnapshot(path.join(dir, `${system}-${when}.heapsnapshot`));
   };
   const connect = async (count) => {
+    await servers.loopStats();
     const r = await worker.call('connect', { group: 'unicast', count });
     if (r.failed > 0) throw new Error(`${r.failed} clients failed to connect: ${r.error}`);
+    const used = await servers.loopStats();
+    r.cpuUsPerConnection = used.cpuUs / r.connected;
+    r.syscallsPerConnection = used.syscalls / r.connected;
     await delay(1000);
     return r;
   };
@@ -524,7 +529,13 @@ async function measureMemory(worker, servers, system) {
   const warm = await connect(Math.min(MEMORY_WARM_UP, Math.ceil(params.memory / 4)));
   await snapshot('before');
   const before = await servers.memory();
+  if (profileDir) await servers.profile('profile-start');
   const r = await connect(params.memory);
+  if (profileDir) {
+    await servers.profile('profile-stop', (i) =>
+      path.join(profileDir, `${system}-connect-${i + 1}.cpuprofile`),
+    );
+  }
   const after = await servers.memory();
   await snapshot('after');
   const per = (from, count) =>
@@ -533,6 +544,8 @@ async function measureMemory(worker, servers, system) {
     connections: r.connected,
     warmUp: warm.connected,
     perSecond: r.perSecond,
+    cpuUsPerConnection: r.cpuUsPerConnection,
+    syscallsPerConnection: r.syscallsPerConnection,
     marginal: per(before, r.connected),
     fromZero: per(empty, r.connected + warm.connected),
   };
@@ -591,6 +604,12 @@ function printResults(results) {
       `${carecast.memory.connections} idle wss connections after ${carecast.memory.warmUp} ` +
         `warm-up ones; connected at ${carecast.memory.perSecond.toFixed(0)}/s (carecast), ` +
         `${bare.memory.perSecond.toFixed(0)}/s (bare)`,
+    );
+    console.log(
+      `server CPU per connection (ticket, upgrade, subscribe): carecast ` +
+        `${carecast.memory.cpuUsPerConnection.toFixed(0)} µs, bare ${bare.memory.cpuUsPerConnection.toFixed(0)} µs ` +
+        `(${(carecast.memory.cpuUsPerConnection / bare.memory.cpuUsPerConnection).toFixed(2)}x); ` +
+        `system calls ${carecast.memory.syscallsPerConnection.toFixed(1)} vs ${bare.memory.syscallsPerConnection.toFixed(1)}`,
     );
     for (const what of ['marginal', 'fromZero']) {
       const label =
