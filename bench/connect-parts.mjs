@@ -59,6 +59,7 @@ const parsed = parseConfig(
     ALLOWED_ORIGINS: ORIGIN,
     // The parts are measured, not the limits.
     RATE_TICKETS_PER_USER: '1000000/60s',
+    MAX_CONNECTIONS_PER_USER: '1000',
   },
   { hostname: os.hostname(), pid: process.pid, devSecrets: secrets },
 );
@@ -99,6 +100,7 @@ try {
     }),
   ]);
   rows.push(...(await ticketRequests(tls, token)));
+  rows.push(...(await upgrades(tls, token)));
   const audit = app.nest.get(AuditService);
   const grant = { principal, jti: 'jti-parts' };
   const session = { id: 'conn-parts', userKey: 'doctor:dr-parts0001', principal };
@@ -123,17 +125,21 @@ for (const [name, r] of rows) {
   );
 }
 
-/** Process CPU time per `op`, IN_FLIGHT at a time, `count` per round; one warm-up round. */
-async function cpuPerOp(count, op) {
+/**
+ * Process CPU time per `op`, IN_FLIGHT at a time, `count` per round; one warm-up round.
+ * `prepare` runs before each round, outside the measurement.
+ */
+async function cpuPerOp(count, op, prepare = async () => undefined) {
   const perRound = [];
   for (let round = 0; round <= ROUNDS; round += 1) {
+    await prepare();
     let next = 0;
     const start = process.cpuUsage();
     await Promise.all(
       Array.from({ length: IN_FLIGHT }, async () => {
         while (next < count) {
           next += 1;
-          await op();
+          await op(next - 1);
         }
       }),
     );
@@ -220,6 +226,94 @@ async function ticketRequests(tls, token) {
   agent.destroy();
   bare.closeAllConnections();
   await new Promise((resolve) => bare.close(resolve));
+  return rowsOut;
+}
+
+/** WebSocket upgrades alone, closed at once: bare `ws` against carecast with its tickets. */
+async function upgrades(tls, token) {
+  const { WebSocket, WebSocketServer } = await import('ws');
+  const server = createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: tls.minVersion });
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    handleProtocols: (offered) => (offered.has('carecast.v1') ? 'carecast.v1' : false),
+  });
+  server.on('upgrade', (req, socket, head) =>
+    wss.handleUpgrade(req, socket, head, (ws) => ws.on('error', () => ws.terminate())),
+  );
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const context = createSecureContext();
+  const sessions = new Map();
+  const open = (port, protocols) =>
+    new Promise((resolve, reject) => {
+      const ws = new WebSocket(`wss://127.0.0.1:${port}/v1/ws`, protocols, {
+        origin: ORIGIN,
+        perMessageDeflate: false,
+        createConnection: (options) => {
+          const socket = tlsConnect({
+            ...options,
+            servername: '',
+            rejectUnauthorized: false,
+            secureContext: context,
+            session: sessions.get(port),
+          });
+          socket.on('session', (session) => sessions.set(port, session));
+          return socket;
+        },
+      });
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`${res.statusCode}`)));
+      ws.once('open', () => {
+        ws.once('close', resolve);
+        ws.close(1000);
+      });
+    });
+  const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT, rejectUnauthorized: false });
+  const ticketOf = () =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: app.publicPort,
+          path: '/v1/tickets',
+          method: 'POST',
+          agent,
+          headers: { authorization: `Bearer ${token}`, origin: ORIGIN, 'content-length': '0' },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (chunk) => (body += chunk));
+          res.on('end', () => resolve(JSON.parse(body).ticket));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+  const count = 500;
+  let tickets = [];
+  const rowsOut = [
+    [
+      'bare wss upgrade, resumed TLS (client + server)',
+      await cpuPerOp(count, () => open(server.address().port, ['carecast.v1'])),
+    ],
+    [
+      'carecast wss upgrade with a ticket, resumed TLS (client + server)',
+      await cpuPerOp(
+        count,
+        (i) => open(app.publicPort, ['carecast.v1', `ticket.${tickets[i]}`]),
+        async () => {
+          tickets = [];
+          for (let i = 0; i < count; i += IN_FLIGHT) {
+            tickets.push(...(await Promise.all(Array.from({ length: IN_FLIGHT }, ticketOf))));
+          }
+        },
+      ),
+    ],
+  ];
+  agent.destroy();
+  for (const client of wss.clients) client.terminate();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
   return rowsOut;
 }
 
