@@ -15,6 +15,7 @@
 //   Redis server's own CPU per command apart.
 // Costs add up roughly to what `bench:connect` and `bench:fanout -- --memory` measure per
 // connection; docs/performance.md compares them with a bare upgrade.
+import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import console from 'node:console';
 import { mkdtemp, rm } from 'node:fs/promises';
