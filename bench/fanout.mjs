@@ -11,9 +11,14 @@
 //                                 Without it: carecast nodes A (clients) and B (publishes) in
 //                                 this process's main thread, the baseline likewise.
 //     --memory <n>                only: resident memory per idle wss connection, n clients
+//                                 (after a warm-up group of min(500, n/4), see measureMemory)
 //                                 on one server process per system (RSS delta after a full GC,
 //                                 read inside the server process)
-//     --profile <dir>             with --processes: a CPU profile of every server process
+//     --heap-snapshot <dir>       with --memory: a heap snapshot of each server process
+//                                 before and after the clients connect, into <dir>
+//                                 (compare with bench/fanout/heap-diff.mjs)
+//     --profile <dir>             with --processes (or --memory: of the measured connects)
+//                                 a CPU profile of every server process
 //                                 over the measured phases (after warm-up) into <dir>
 //                                 (summarise with bench/fanout/profile-summary.mjs), and Redis
 //                                 INFO commandstats / LATENCY LATEST over the same phases
@@ -83,6 +88,8 @@ const UNICAST_BATCH = 100;
 const BROADCAST_BATCH = 10;
 const SINGLE_COUNT = 200;
 const FIXED_RATE_SECONDS = 3;
+/** --memory: clients connected before the measured ones (see measureMemory). */
+const MEMORY_WARM_UP = 500;
 const SUSTAINED_P99_MS = 250;
 
 const params = parseParams();
@@ -134,6 +141,7 @@ function parseParams() {
       processes: { type: 'string' },
       memory: { type: 'string' },
       profile: { type: 'string' },
+      'heap-snapshot': { type: 'string' },
       'open-rates': { type: 'string', default: '5000,10000,20000,30000,40000,60000,80000,120000' },
       'open-broadcast-rates': { type: 'string', default: '25,50,100,200' },
       'open-seconds': { type: 'string', default: '2' },
@@ -159,6 +167,7 @@ function parseParams() {
           : positiveInt(values.processes, '--processes'),
     memory: values.memory === undefined ? null : positiveInt(values.memory, '--memory'),
     profile: values.profile ?? null,
+    heapSnapshot: values['heap-snapshot'] ?? null,
     openRates: values['open-rates'].split(',').map((r) => positiveInt(r, '--open-rates')),
     openBroadcastRates: values['open-broadcast-rates']
       .split(',')
@@ -171,6 +180,7 @@ function parseParams() {
   if (p.unicastClients < UNICAST_BATCH) fail(`--unicast-clients must be at least ${UNICAST_BATCH}`);
   if (p.memory !== null) p.processes = 1;
   if (p.profile !== null && p.processes === null) fail('--profile needs --processes');
+  if (p.heapSnapshot !== null && p.memory === null) fail('--heap-snapshot needs --memory');
   // Connecting ~60 s at worst, each phase 12 s at worst, each open step seconds + 2 s grace.
   const openSteps = p.openRates.length + p.openBroadcastRates.length;
   const perSystem =
@@ -213,7 +223,8 @@ async function runSystem(system) {
     cleanups.push(() => worker.close());
     const result = { system, servers: servers.label, rows: [], open: [], connect: {} };
     if (params.memory !== null) {
-      result.memory = await measureMemory(worker, servers);
+      const tag = system === 'carecast' ? 'carecast' : 'bare';
+      result.memory = await measureMemory(worker, servers, tag, profileDir);
       return result;
     }
     for (const [group, count] of [
@@ -435,6 +446,7 @@ function processServers(label, children, ports) {
     settle: async () => undefined,
     loopStats: async () => worstOf(await Promise.all(children.map((c) => c.probe('stats')))),
     memory: async () => sumOf(await Promise.all(children.map((c) => c.probe('gc')))),
+    heapSnapshot: (file) => Promise.all(children.map((c) => c.probe('heap-snapshot', { file }))),
     profile: async (what, fileOf = () => undefined) => {
       await Promise.all(children.map((c, i) => c.probe(what, { file: fileOf(i) })));
       return children.map((_, i) => fileOf(i));
@@ -478,25 +490,64 @@ function worstOf(stats) {
 }
 
 function sumOf(stats) {
-  return {
-    rss: stats.reduce((sum, s) => sum + s.rss, 0),
-    heapUsed: stats.reduce((sum, s) => sum + s.heapUsed, 0),
-  };
+  return Object.fromEntries(
+    ['rss', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers'].map((field) => [
+      field,
+      stats.reduce((sum, s) => sum + s[field], 0),
+    ]),
+  );
 }
 
-/** RSS and heap after a full GC, before and after `--memory` idle clients connect and subscribe. */
-async function measureMemory(worker, servers) {
+/**
+ * RSS and heap after a full GC, per idle connection: `marginal` over `--memory` clients that
+ * connect (and subscribe) after a warm-up group is already connected, so one-off costs (JIT
+ * code, V8's young generation growing to its working size, caches) are not spread over them;
+ * `fromZero` over all clients from an empty server, as this mode measured before. Also the
+ * servers' CPU time and system calls per measured connection (ticket, upgrade, subscribe and
+ * ack; read inside the server processes, threads included), which unlike the connect rate do
+ * not move with the other load on the machine.
+ */
+async function measureMemory(worker, servers, system, profileDir) {
+  const snapshot = async (when) => {
+    if (params.heapSnapshot === null) return;
+    const dir = path.resolve(params.heapSnapshot);
+    await mkdir(dir, { recursive: true });
+    await servers.heapSnapshot(path.join(dir, `${system}-${when}.heapsnapshot`));
+  };
+  const connect = async (count) => {
+    await servers.loopStats();
+    const r = await worker.call('connect', { group: 'unicast', count });
+    if (r.failed > 0) throw new Error(`${r.failed} clients failed to connect: ${r.error}`);
+    const used = await servers.loopStats();
+    r.cpuUsPerConnection = used.cpuUs / r.connected;
+    r.syscallsPerConnection = used.syscalls / r.connected;
+    await delay(1000);
+    return r;
+  };
   await delay(500);
+  const empty = await servers.memory();
+  const warm = await connect(Math.min(MEMORY_WARM_UP, Math.ceil(params.memory / 4)));
+  await snapshot('before');
   const before = await servers.memory();
-  const r = await worker.call('connect', { group: 'unicast', count: params.memory });
-  if (r.failed > 0) throw new Error(`${r.failed} clients failed to connect: ${r.error}`);
-  await delay(1000);
+  if (profileDir) await servers.profile('profile-start');
+  const r = await connect(params.memory);
+  if (profileDir) {
+    await servers.profile('profile-stop', (i) =>
+      path.join(profileDir, `${system}-connect-${i + 1}.cpuprofile`),
+    );
+  }
   const after = await servers.memory();
+  await snapshot('after');
+  const per = (from, count) =>
+    Object.fromEntries(Object.keys(after).map((k) => [k, (after[k] - from[k]) / count]));
   return {
     connections: r.connected,
+    warmUp: warm.connected,
     perSecond: r.perSecond,
-    rssPerConnection: (after.rss - before.rss) / r.connected,
-    heapPerConnection: (after.heapUsed - before.heapUsed) / r.connected,
+    cpuUsPerConnection: r.cpuUsPerConnection,
+    syscallsPerConnection: r.syscallsPerConnection,
+    marginal: per(before, r.connected),
+    fromZero: per(empty, r.connected + warm.connected),
   };
 }
 
@@ -542,15 +593,33 @@ function printResults(results) {
       `${os.cpus().length} CPUs; carecast: ${carecast.servers}; bare: ${bare.servers}`,
   );
   if (params.memory !== null) {
-    const line = (r) =>
-      `${r.system}: ${r.memory.connections} idle wss connections, ` +
-      `${(r.memory.rssPerConnection / 1024).toFixed(1)} KB RSS and ${(r.memory.heapPerConnection / 1024).toFixed(1)} KB heap each, ` +
-      `connected at ${r.memory.perSecond.toFixed(0)}/s`;
-    console.log(line(carecast));
-    console.log(line(bare));
+    const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+    const line = (r, m, what) =>
+      `${r.system} (${what}): ${kb(m.rss)} RSS, ${kb(m.heapUsed)} heap used ` +
+      `(V8 heap committed ${kb(m.heapTotal)}, external ${kb(m.external)}, ` +
+      `of which ArrayBuffers ${kb(m.arrayBuffers)})`;
+    const ratio = (what, field) =>
+      (carecast.memory[what][field] / bare.memory[what][field]).toFixed(2);
     console.log(
-      `memory per idle connection: carecast ${(carecast.memory.rssPerConnection / bare.memory.rssPerConnection).toFixed(2)}x bare (RSS)`,
+      `${carecast.memory.connections} idle wss connections after ${carecast.memory.warmUp} ` +
+        `warm-up ones; connected at ${carecast.memory.perSecond.toFixed(0)}/s (carecast), ` +
+        `${bare.memory.perSecond.toFixed(0)}/s (bare)`,
     );
+    console.log(
+      `server CPU per connection (ticket, upgrade, subscribe): carecast ` +
+        `${carecast.memory.cpuUsPerConnection.toFixed(0)} µs, bare ${bare.memory.cpuUsPerConnection.toFixed(0)} µs ` +
+        `(${(carecast.memory.cpuUsPerConnection / bare.memory.cpuUsPerConnection).toFixed(2)}x); ` +
+        `system calls ${carecast.memory.syscallsPerConnection.toFixed(1)} vs ${bare.memory.syscallsPerConnection.toFixed(1)}`,
+    );
+    for (const what of ['marginal', 'fromZero']) {
+      const label =
+        what === 'marginal' ? 'per connection after the warm-up' : 'per connection from zero';
+      console.log(line(carecast, carecast.memory[what], label));
+      console.log(line(bare, bare.memory[what], label));
+      console.log(
+        `  carecast ${ratio(what, 'rss')}x bare (RSS), ${ratio(what, 'heapUsed')}x (heap used)`,
+      );
+    }
     return;
   }
   const rows = results.flatMap((r) => r.rows.map(([label, row]) => [r.system, label, row]));

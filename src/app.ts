@@ -58,7 +58,6 @@ export async function createApp(
     ...(httpsOptions ? { httpsOptions } : {}),
     logger: new NestPinoLogger(logger),
     abortOnError: false,
-    forceCloseConnections: true,
     rawBody: true,
     bodyParser: false,
   });
@@ -104,6 +103,10 @@ export async function createApp(
     logger.info('draining: not ready, no new connections');
     publicServer.close();
     await nest.get(DrainState).begin();
+    // What Nest's `forceCloseConnections` did at close, without its per-socket listener and
+    // Set entry (about 130 bytes per idle WebSocket, docs/performance.md): sessions are
+    // drained by now, and the HTTP connections left would keep the server open.
+    publicServer.closeAllConnections();
     await nest.close();
     await closeServer(internalServer);
     logger.info('stopped');

@@ -18,8 +18,13 @@ import { WebSocketServer } from 'ws';
 import { BASELINE_CHANNEL, HOST } from './constants.mjs';
 
 export async function startBaseline(tls, redisUrl) {
+  // Key material only: the baseline keeps Node's https defaults (such as the ALPN list),
+  // whatever else carecast's listener sets.
   const server = tls
-    ? https.createServer(tls, (_req, res) => res.writeHead(404).end())
+    ? https.createServer(
+        { cert: tls.cert, key: tls.key, minVersion: tls.minVersion },
+        (_req, res) => res.writeHead(404).end(),
+      )
     : http.createServer((_req, res) => res.writeHead(404).end());
   const wss = new WebSocketServer({
     noServer: true,

@@ -92,9 +92,11 @@ async function connectGroup(group, count) {
   let next = 0;
   let failed = 0;
   let error = null;
+  // A second call for the same group connects new users, numbered after the first call's.
+  const first = clients[group].length;
   const worker = async () => {
     while (next < count && performance.now() < deadline) {
-      const i = next++;
+      const i = first + next++;
       const who =
         group === 'unicast'
           ? { role: 'patient', id: `pt-u${String(i).padStart(7, '0')}` }
@@ -118,7 +120,7 @@ async function connectGroup(group, count) {
   await Promise.all(Array.from({ length: CONNECT_CONCURRENCY }, worker));
   const seconds = (performance.now() - t0) / 1000;
   failed += count - next;
-  return { connected: clients[group].length, failed, error, perSecond: count / seconds };
+  return { connected: clients[group].length - first, failed, error, perSecond: count / seconds };
 }
 
 async function connectClient(who, channel) {

@@ -6,17 +6,22 @@
 //                         and write system calls since the last ask, from /proc/self/io: a
 //                         count that, unlike CPU time, a loaded machine does not inflate) },
 //                         then restarts the event-loop delay histogram;
-//   { probe: 'gc' }    -> runs a full GC when node was started with --expose-gc, then
-//                         answers like 'stats' (resident memory after collection);
+//   { probe: 'gc' }    -> runs a full GC, then a memory-reducing (last-resort) one, when
+//                         node was started with --expose-gc, then answers like 'stats'
+//                         (resident memory after collection);
 //   { probe: 'profile-start' } / { probe: 'profile-stop', file } -> a CPU profile of just
 //                         the measured phases (inspector Profiler), written to `file`,
-//                         then answers like 'stats'.
+//                         then answers like 'stats';
+//   { probe: 'heap-snapshot', file } -> a heap snapshot (v8.writeHeapSnapshot, which
+//                         collects garbage first) written to `file`, then answers like 'stats'.
+// 'stats' also carries heapTotal, external and arrayBuffers (process.memoryUsage()).
 // It never keeps the process alive: the channel is unref'd, so a node still exits on SIGTERM.
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import process from 'node:process';
+import { writeHeapSnapshot } from 'node:v8';
 
 if (typeof process.send === 'function') {
   const loop = monitorEventLoopDelay({ resolution: 5 });
@@ -33,7 +38,7 @@ if (typeof process.send === 'function') {
   };
   let syscallsSince = syscallCount();
   const stats = () => {
-    const { rss, heapUsed } = process.memoryUsage();
+    const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
     const cpu = process.cpuUsage(cpuSince);
     cpuSince = process.cpuUsage();
     const syscalls = syscallCount();
@@ -43,6 +48,9 @@ if (typeof process.send === 'function') {
       probe: 'stats',
       rss,
       heapUsed,
+      heapTotal,
+      external,
+      arrayBuffers,
       loop: { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) },
       cpuUs: cpu.user + cpu.system,
       syscalls: syscallsDelta,
@@ -53,9 +61,15 @@ if (typeof process.send === 'function') {
   let profiler = null;
   const actions = {
     stats: async () => undefined,
+    // A last-resort collection compacts the old generation and gives its free pages back, as
+    // V8 does under memory pressure: without it the committed heap keeps the pages that the
+    // handshakes' garbage spread, and RSS measures the allocation history, not what is held.
     gc: async () => {
       globalThis.gc?.();
-      globalThis.gc?.();
+      globalThis.gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+    },
+    'heap-snapshot': async ({ file }) => {
+      writeHeapSnapshot(file);
     },
     'profile-start': async () => {
       profiler = new Session();

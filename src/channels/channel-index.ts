@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Multimap } from '../core/multimap.js';
 import { Bus } from '../fanout/bus.js';
 import type { Subscriber } from './subscriber.js';
 
@@ -15,7 +16,8 @@ const FOLLOW_WAIT_MS = 1000;
 @Injectable()
 export class ChannelIndex {
   private readonly byChannel = new Map<string, Set<Subscriber>>();
-  private readonly bySubscriber = new Map<Subscriber, Set<string>>();
+  /** A Multimap: most sessions listen on one channel, and a Set of one costs ~150 bytes. */
+  private readonly bySubscriber = new Multimap<Subscriber, string>();
   private count = 0;
 
   constructor(private readonly bus: Bus) {}
@@ -30,25 +32,22 @@ export class ChannelIndex {
   }
 
   has(subscriber: Subscriber, channel: string): boolean {
-    return this.bySubscriber.get(subscriber)?.has(channel) ?? false;
+    return this.bySubscriber.has(subscriber, channel);
   }
 
   /** How many channels `subscriber` listens on. */
   countOf(subscriber: Subscriber): number {
-    return this.bySubscriber.get(subscriber)?.size ?? 0;
+    return this.bySubscriber.count(subscriber);
   }
 
   /** A copy, so the caller may remove channels while it walks them. */
   channelsOf(subscriber: Subscriber): string[] {
-    return [...(this.bySubscriber.get(subscriber) ?? [])];
+    return this.bySubscriber.values(subscriber);
   }
 
   /** False when the subscriber already listened on the channel. */
   add(subscriber: Subscriber, channel: string): boolean {
-    let channels = this.bySubscriber.get(subscriber);
-    if (channels?.has(channel)) return false;
-    if (!channels) this.bySubscriber.set(subscriber, (channels = new Set()));
-    channels.add(channel);
+    if (!this.bySubscriber.add(subscriber, channel)) return false;
     let subscribers = this.byChannel.get(channel);
     if (!subscribers) {
       this.byChannel.set(channel, (subscribers = new Set()));
@@ -61,9 +60,7 @@ export class ChannelIndex {
 
   /** False when the subscriber did not listen on the channel. */
   remove(subscriber: Subscriber, channel: string): boolean {
-    const channels = this.bySubscriber.get(subscriber);
-    if (!channels?.delete(channel)) return false;
-    if (channels.size === 0) this.bySubscriber.delete(subscriber);
+    if (!this.bySubscriber.delete(subscriber, channel)) return false;
     const subscribers = this.byChannel.get(channel);
     subscribers?.delete(subscriber);
     if (subscribers?.size === 0) {

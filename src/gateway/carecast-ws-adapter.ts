@@ -48,4 +48,12 @@ export class CarecastWsAdapter extends WsAdapter {
   override bindMessageHandlers(): void {
     // Frames are handled by FrameHandler, which never drops one silently.
   }
+
+  /**
+   * Nest would add a `close` listener (and its closure) to every socket to feed
+   * `handleDisconnect`, which the gateway does not implement: it listens for `close` itself.
+   */
+  override bindClientDisconnect(): void {
+    // Close bookkeeping is the gateway's own `close` listener.
+  }
 }

@@ -76,7 +76,8 @@ export class Gateway implements OnGatewayConnection {
     // autoPong is off (CarecastWsAdapter): a client's ping counts and its pong is bounded.
     socket.on('ping', (data: Buffer) => this.frames.controlPing(session, data));
     socket.on('error', () => this.logger.debug({ conn: session.id }, 'socket error'));
-    socket.once('close', (code: number) => this.closed(session, code));
+    // `on`, not `once`: a socket closes once, and `once` would add a wrapper per socket.
+    socket.on('close', (code: number) => this.closed(session, code));
     session.send({
       type: 'welcome',
       connectionId: session.id,

@@ -6,6 +6,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { CONFIG } from '../config/config.module.js';
+import { Multimap } from '../core/multimap.js';
 import type { Config } from '../config/config.types.js';
 import { DrainState } from '../lifecycle/drain-state.js';
 import { Metrics } from '../metrics/metrics.js';
@@ -29,7 +30,7 @@ const CLOSE_HANDSHAKE_MS = 5000;
 export class SessionRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(SessionRegistry.name);
   private readonly sessions = new Set<Session>();
-  private readonly byUser = new Map<string, Set<Session>>();
+  private readonly byUser = new Multimap<string, Session>();
   private readonly heartbeatMs: number;
   private timer: NodeJS.Timeout | null = null;
   private nextHeartbeatAt = 0;
@@ -60,22 +61,18 @@ export class SessionRegistry implements OnModuleInit, OnApplicationShutdown {
 
   add(session: Session): void {
     this.sessions.add(session);
-    let mine = this.byUser.get(session.userKey);
-    if (!mine) this.byUser.set(session.userKey, (mine = new Set()));
-    mine.add(session);
+    this.byUser.add(session.userKey, session);
   }
 
   remove(session: Session): void {
     this.sessions.delete(session);
-    const mine = this.byUser.get(session.userKey);
-    mine?.delete(session);
-    if (mine?.size === 0) this.byUser.delete(session.userKey);
+    this.byUser.delete(session.userKey, session);
     if (this.sessions.size === 0) this.drained?.();
   }
 
   /** This node's sessions of one user, for revocations and disconnects; no scan of all. */
   forUser(userKey: string): Session[] {
-    return [...(this.byUser.get(userKey) ?? [])];
+    return this.byUser.values(userKey);
   }
 
   /**

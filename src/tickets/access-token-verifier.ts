@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject, webcrypto } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Inject, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
 import {
@@ -74,7 +74,7 @@ const TOKEN_FAULTS_IN_KEY_LOOKUP = [
   errors.JOSENotSupported,
 ] as const;
 
-type VerificationKey = JWTVerifyGetKey | KeyObject | Uint8Array;
+type VerificationKey = JWTVerifyGetKey | KeyObject | webcrypto.CryptoKey;
 
 @Injectable()
 export class AccessTokenVerifier implements OnModuleInit {
@@ -194,7 +194,15 @@ async function loadKey(
       // accepts a certificate or a private key and keeps only the public half.
       return createPublicKey(await readFile(source.path, 'utf8'));
     case 'hs256':
-      return new TextEncoder().encode(source.secret);
+      // Imported once, as verify-only HMAC SHA-256 (the only algorithm parseConfig allows with
+      // this source): given the raw bytes, jose would import them again on every call.
+      return webcrypto.subtle.importKey(
+        'raw',
+        new TextEncoder().encode(source.secret),
+        { name: 'HMAC', hash: 'SHA-256' },
+        false,
+        ['verify'],
+      );
     default:
       return assertNever(source);
   }

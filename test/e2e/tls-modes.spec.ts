@@ -22,6 +22,26 @@ function servedFingerprint(port: number): Promise<string> {
   });
 }
 
+/** What the public listener answers to a client offering `protocols` by ALPN. */
+function negotiate(port: number, protocols: string[] | undefined): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(
+      {
+        host: '127.0.0.1',
+        port,
+        servername: 'localhost',
+        rejectUnauthorized: false,
+        ALPNProtocols: protocols,
+      },
+      () => {
+        resolve(`selected ${String(socket.alpnProtocol)}`);
+        socket.end();
+      },
+    );
+    socket.on('error', (error: NodeJS.ErrnoException) => resolve(`refused ${error.code}`));
+  });
+}
+
 describe('TLS from certificate files', () => {
   let dir: string;
   let cert: string;
@@ -50,6 +70,18 @@ describe('TLS from certificate files', () => {
     const res = await request(`${node.publicUrl}/v1/unknown`, { ca: cert });
     expect(res.status).toBe(404);
     expect(node.logs.text).not.toContain('self-signed');
+  });
+
+  // The listener selects HTTP/1.1 by callback (no per-socket copy of a protocol list, see
+  // docs/performance.md), with what the https module's default list negotiates.
+  it('negotiates HTTP/1.1 by ALPN, refuses a client that offers only other protocols', async () => {
+    const port = node.app.publicPort;
+    expect(await negotiate(port, ['h2', 'http/1.1'])).toBe('selected http/1.1');
+    expect(await negotiate(port, ['http/1.1'])).toBe('selected http/1.1');
+    expect(await negotiate(port, undefined)).toBe('selected false');
+    expect(await negotiate(port, ['h2'])).toBe(
+      'refused ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL',
+    );
   });
 });
 
