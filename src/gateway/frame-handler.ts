@@ -7,9 +7,11 @@ import { frameRateLimited, wsRefreshed, wsRefreshRefused } from '../core/audit-e
 import type { RefreshRefusal } from '../core/audit-vocabulary.js';
 import { userKey } from '../core/principal.js';
 import { type ClientFrame, parseClientFrame, type WsErrorCode } from '../core/protocol.js';
-import { sessionExpiry } from '../core/ticket.js';
+import { loggedOutBy, watermarkKeysFor } from '../core/idp-session.js';
+import { sessionExpiry, type TicketGrant } from '../core/ticket.js';
 import type { SubscribeAnswer } from '../core/session-counters.js';
 import { Metrics } from '../metrics/metrics.js';
+import { LogoutStore } from '../stores/logout-store/logout-store.js';
 import { TicketStore } from '../stores/ticket-store/ticket-store.js';
 import { TicketSigner } from '../tickets/ticket-signer.js';
 import { Delivery } from './delivery.js';
@@ -32,6 +34,7 @@ export class FrameHandler {
     @Inject(CONFIG) config: Config,
     private readonly signer: TicketSigner,
     private readonly tickets: TicketStore,
+    private readonly logouts: LogoutStore,
     private readonly subscriptions: SubscriptionService,
     private readonly delivery: Delivery,
     private readonly audit: AuditService,
@@ -87,9 +90,15 @@ export class FrameHandler {
     }
     let redeemed: boolean;
     try {
+      // As at the upgrade (LoggedOutTicketGuard): a ticket of a token issued at or before a
+      // back-channel logout of its provider session never extends a session. Checked before
+      // redemption, so the refused ticket is not spent.
+      if (await this.loggedOut(verified.grant, now)) {
+        return this.refreshRefused(session, frame.id, 'ticket_invalid', verified.grant.jti);
+      }
       redeemed = await this.tickets.redeem(verified.grant.jti, now);
     } catch {
-      // The ticket store did not answer: no verdict. The GETDEL may still have run (a frozen
+      // The logout or ticket store did not answer: no verdict. The GETDEL may still have run (a frozen
       // Redis executes it when it resumes), so the client retries with a fresh ticket.
       this.audit.record(wsRefreshRefused(session, 'unavailable', verified.grant.jti));
       return this.refuse(session, 'unavailable', frame.id);
@@ -105,6 +114,12 @@ export class FrameHandler {
     await this.subscriptions.reevaluateAll(session);
     this.audit.record(wsRefreshed(session, verified.grant.jti));
     session.send({ type: 'ack', id: frame.id, sessionExpiresAt: session.expiresAt });
+  }
+
+  private async loggedOut(grant: TicketGrant, nowMs: number): Promise<boolean> {
+    const keys = watermarkKeysFor(grant.idp);
+    if (keys.length === 0) return false;
+    return loggedOutBy(grant.tokenIssuedAt, await this.logouts.loggedOutAt(keys, nowMs));
   }
 
   private refreshRefused(session: Session, id: string, reason: RefreshRefusal, jti?: string): void {

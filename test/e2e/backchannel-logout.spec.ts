@@ -58,6 +58,7 @@ function scenarios(nodes: () => [RunningNode, RunningNode]) {
     const onOther = await session(other, old);
     // A ticket minted before the logout, not yet used: it must not open a session after it.
     const early = await ticketFor(other as TestNode, old);
+    const earlyRefresh = await ticketFor(other as TestNode, old);
     const bystander = await session(other, await doctor(nextUser(), { sid: 'kc-session-a' }));
 
     const res = await postLogout(posted, await logoutToken({ sub: id }));
@@ -92,6 +93,16 @@ function scenarios(nodes: () => [RunningNode, RunningNode]) {
     const newer = await doctor(id, { sid: 'kc-session-b', issuedAt: after + 1 });
     const back = await session(other, newer);
     await expectOpen(back);
+    // Nor may a pre-logout ticket extend the newer session in band; it is refused unspent.
+    back.send({ type: 'refresh', id: 'r-old', ticket: earlyRefresh });
+    expect(await back.next()).toEqual({ type: 'error', id: 'r-old', code: 'invalid_ticket' });
+    await eventually(async () =>
+      (await auditOf(other)).some(
+        (r) => r.event === 'ws.refreshed' && r.outcome === 'deny' && r.reason === 'ticket_invalid',
+      ),
+    );
+    back.send({ type: 'refresh', id: 'r-new', ticket: await ticketFor(other as TestNode, newer) });
+    expect((await back.next()).type).toBe('ack');
     back.close();
     bystander.close();
   });
