@@ -3,6 +3,8 @@ import type { ExecutionContext } from '@nestjs/common';
 import { userKey, type UserKey } from '../core/principal.js';
 import type { TicketGrant } from '../core/ticket.js';
 import { UPGRADE_CONTEXT, type UpgradeRejection, UpgradeRefused } from '../core/upgrade.js';
+import type { SlotOutcome } from '../stores/upgrade-admission/upgrade-admission.js';
+import type { Standing } from '../stores/user-standing/user-standing.js';
 
 /** A connection's place in the cluster-wide per-user count, held once the cap guard passed. */
 export interface ConnectionSlot {
@@ -12,15 +14,30 @@ export interface ConnectionSlot {
 }
 
 /**
+ * What the redemption guard's one store call (UpgradeAdmission) learned for the guards after
+ * it, once the ticket was redeemed: the user's Standing, and the slot it took, found full, or
+ * left to the cap guard, under the connection key it offered.
+ */
+export interface RedeemedAdmission {
+  readonly standing: Standing;
+  readonly slot: SlotOutcome;
+  readonly connectionId: string;
+  readonly slotKey: string;
+}
+
+/**
  * What the upgrade guards learn about one upgrade request, in the order they learn it: the
- * ticket text (handshake guard), the verified grant (signature guard), the connection slot
- * (cap guard). Each fact is set once, by the guard that established it, and read by the
- * guards after it; reading a fact no guard has set throws, so a missing guard fails the
- * upgrade instead of admitting it.
+ * ticket text (handshake guard), the verified grant (signature guard), the redemption and
+ * what the store read with it (redemption guard), the connection slot (cap guard). Each fact
+ * is set once, by the guard that established it, and read by the guards after it; reading a
+ * fact no guard has set throws, so a missing guard fails the upgrade instead of admitting it.
  */
 export class UpgradeAttempt {
   private presentedTicket: string | null = null;
   private verifiedGrant: TicketGrant | null = null;
+  private redeemedAdmission: RedeemedAdmission | null = null;
+  /** A slot the store holds for this attempt, whichever step took it; released on refusal. */
+  private takenSlot: ConnectionSlot | null = null;
   private heldSlot: ConnectionSlot | null = null;
 
   /** `startedAt`: the one clock reading every time-dependent check of this attempt uses. */
@@ -38,13 +55,18 @@ export class UpgradeAttempt {
     return userKey(this.grant.principal);
   }
 
+  get admission(): RedeemedAdmission {
+    return required(this.redeemedAdmission, 'admission');
+  }
+
+  /** The slot the cap guard accepted; admit() reads it. */
   get slot(): ConnectionSlot {
     return required(this.heldSlot, 'slot');
   }
 
   /** The slot to give back when the upgrade does not complete, if one was taken. */
   get slotToRelease(): ConnectionSlot | null {
-    return this.heldSlot;
+    return this.takenSlot;
   }
 
   presentTicket(ticket: string): void {
@@ -55,8 +77,21 @@ export class UpgradeAttempt {
     this.verifiedGrant = once(this.verifiedGrant, grant, 'grant');
   }
 
-  holdSlot(connectionId: string, slotKey: string): void {
-    this.heldSlot = once(this.heldSlot, { userKey: this.actor, connectionId, slotKey }, 'slot');
+  /** The ticket was redeemed; a slot the store took with it is released if a guard refuses. */
+  redeemed(admission: RedeemedAdmission): void {
+    this.redeemedAdmission = once(this.redeemedAdmission, admission, 'admission');
+    if (admission.slot === 'taken') this.slotTaken();
+  }
+
+  /** The store holds the admission's slot for this attempt (taken by the cap guard). */
+  slotTaken(): void {
+    const { connectionId, slotKey } = this.admission;
+    this.takenSlot = once(this.takenSlot, { userKey: this.actor, connectionId, slotKey }, 'slot');
+  }
+
+  /** The cap guard passed: the slot taken for this attempt is the connection's. */
+  holdSlot(): void {
+    this.heldSlot = once(this.heldSlot, required(this.takenSlot, 'taken slot'), 'held slot');
   }
 
   /** A refusal naming the user and the ticket id once the ticket has been verified. */

@@ -4,9 +4,8 @@ import { CONFIG } from '../config/config.module.js';
 import type { Config } from '../config/config.types.js';
 import { ConnectionCounter, slotLeaseMs } from '../stores/connection-counter/connection-counter.js';
 import { loggedOutBy, watermarkKeysFor } from '../core/idp-session.js';
-import { LogoutStore } from '../stores/logout-store/logout-store.js';
-import { TicketStore } from '../stores/ticket-store/ticket-store.js';
-import { UserBlocks } from '../stores/user-blocks/user-blocks.js';
+import { StoreUnavailableError } from '../redis/store-unavailable.error.js';
+import { UpgradeAdmission } from '../stores/upgrade-admission/upgrade-admission.js';
 import { TicketSigner } from '../tickets/ticket-signer.js';
 import { upgradeAttemptOf } from './upgrade-attempt.js';
 
@@ -37,17 +36,37 @@ export class TicketSignatureGuard implements CanActivate {
 /**
  * `ticket_reused` unless this request redeems the ticket (GETDEL: exactly one caller wins,
  * cluster-wide). A verified ticket is redeemed before anything else can refuse it: from here
- * on it is spent whatever follows.
+ * on it is spent whatever follows. The one store call (UpgradeAdmission) also reads, only
+ * for a won redemption, what the block and logout guards decide on, and on a standalone
+ * Redis takes the slot when they will pass: one round trip for the four guards' store work.
  */
 @Injectable()
 export class TicketRedemptionGuard implements CanActivate {
-  constructor(private readonly tickets: TicketStore) {}
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    private readonly admission: UpgradeAdmission,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const attempt = upgradeAttemptOf(context);
-    if (!(await this.tickets.redeem(attempt.grant.jti, attempt.startedAt))) {
-      throw attempt.refusal('ticket_reused');
-    }
+    const { grant, startedAt } = attempt;
+    const connectionId = randomBytes(12).toString('base64url');
+    const slotKey = `${this.config.nodeId}:${connectionId}`;
+    const { maxConnectionsPerUser, heartbeatSeconds } = this.config.websocket;
+    const facts = await this.admission.admit({
+      jti: grant.jti,
+      userKey: attempt.actor,
+      watermarkKeys: watermarkKeysFor(grant.idp),
+      tokenIssuedAt: grant.tokenIssuedAt,
+      slot: {
+        connectionKey: slotKey,
+        limit: maxConnectionsPerUser,
+        leaseMs: slotLeaseMs(heartbeatSeconds),
+      },
+      nowMs: startedAt,
+    });
+    if (!facts.redeemed) throw attempt.refusal('ticket_reused');
+    attempt.redeemed({ standing: facts.standing, slot: facts.slot, connectionId, slotKey });
     return true;
   }
 }
@@ -55,44 +74,11 @@ export class TicketRedemptionGuard implements CanActivate {
 /** `user_blocked` while the internal API's disconnect block on this user lasts. */
 @Injectable()
 export class UserBlockGuard implements CanActivate {
-  constructor(private readonly blocks: UserBlocks) {}
-
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean {
     const attempt = upgradeAttemptOf(context);
-    if (await this.blocks.isBlocked(attempt.actor, attempt.startedAt)) {
-      throw attempt.refusal('user_blocked');
-    }
-    return true;
-  }
-}
-
-/**
- * `too_many_connections` once the user holds MAX_CONNECTIONS_PER_USER live slots across the
- * cluster; otherwise takes a slot for a new connection id. The last guard: a slot is only
- * ever taken for an upgrade that nothing else refuses, and the authenticator gives it back
- * if the socket dies before the 101.
- */
-@Injectable()
-export class ConnectionCapGuard implements CanActivate {
-  constructor(
-    @Inject(CONFIG) private readonly config: Config,
-    private readonly connections: ConnectionCounter,
-  ) {}
-
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const attempt = upgradeAttemptOf(context);
-    const connectionId = randomBytes(12).toString('base64url');
-    const slotKey = `${this.config.nodeId}:${connectionId}`;
-    const { maxConnectionsPerUser, heartbeatSeconds } = this.config.websocket;
-    const acquired = await this.connections.acquire(
-      attempt.actor,
-      slotKey,
-      maxConnectionsPerUser,
-      slotLeaseMs(heartbeatSeconds),
-      attempt.startedAt,
-    );
-    if (!acquired) throw attempt.refusal('too_many_connections');
-    attempt.holdSlot(connectionId, slotKey);
+    const { blocked } = attempt.admission.standing;
+    if (blocked === null) throw new StoreUnavailableError();
+    if (blocked) throw attempt.refusal('user_blocked');
     return true;
   }
 }
@@ -105,14 +91,52 @@ export class ConnectionCapGuard implements CanActivate {
  */
 @Injectable()
 export class LoggedOutTicketGuard implements CanActivate {
-  constructor(private readonly logouts: LogoutStore) {}
+  canActivate(context: ExecutionContext): boolean {
+    const attempt = upgradeAttemptOf(context);
+    const at = attempt.admission.standing.loggedOutAt;
+    if (at === undefined) throw new StoreUnavailableError();
+    if (loggedOutBy(attempt.grant.tokenIssuedAt, at)) throw attempt.refusal('ticket_invalid');
+    return true;
+  }
+}
+
+/**
+ * `too_many_connections` once the user holds MAX_CONNECTIONS_PER_USER live slots across the
+ * cluster; otherwise the connection's slot is held. The last guard: a slot is only ever kept
+ * for an upgrade that nothing else refuses, and the authenticator gives it back if the socket
+ * dies before the 101. The slot was taken, or found full, with the redemption where one
+ * script could (standalone Redis); otherwise it is taken here.
+ */
+@Injectable()
+export class ConnectionCapGuard implements CanActivate {
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    private readonly connections: ConnectionCounter,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const attempt = upgradeAttemptOf(context);
-    const keys = watermarkKeysFor(attempt.grant.idp);
-    if (keys.length === 0) return true;
-    const at = await this.logouts.loggedOutAt(keys, attempt.startedAt);
-    if (loggedOutBy(attempt.grant.tokenIssuedAt, at)) throw attempt.refusal('ticket_invalid');
+    const { slot, slotKey } = attempt.admission;
+    switch (slot) {
+      case 'taken':
+        break;
+      case 'full':
+        throw attempt.refusal('too_many_connections');
+      case 'not_taken': {
+        const { maxConnectionsPerUser, heartbeatSeconds } = this.config.websocket;
+        const acquired = await this.connections.acquire(
+          attempt.actor,
+          slotKey,
+          maxConnectionsPerUser,
+          slotLeaseMs(heartbeatSeconds),
+          attempt.startedAt,
+        );
+        if (!acquired) throw attempt.refusal('too_many_connections');
+        attempt.slotTaken();
+        break;
+      }
+    }
+    attempt.holdSlot();
     return true;
   }
 }

@@ -48,6 +48,11 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
     return this.topology.kind === 'embedded';
   }
 
+  /** One Redis server holds every key: a script may touch keys that would differ in slot on Cluster. */
+  get standalone(): boolean {
+    return this.topology.kind === 'standalone';
+  }
+
   /** The command connection; null in embedded mode. Commands fail fast while Redis is down. */
   get client(): RedisClient | null {
     return this.command;

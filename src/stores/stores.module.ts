@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { RedisModule } from '../redis/redis.module.js';
+import { RedisService } from '../redis/redis.service.js';
 import { CareTeamStore } from './care-team-store/care-team-store.js';
 import { ChannelLog } from './channel-log/channel-log.js';
 import { MemoryChannelLog } from './channel-log/memory-channel-log.js';
@@ -22,9 +23,18 @@ import { TicketStore } from './ticket-store/ticket-store.js';
 import { MemoryUserBlocks } from './user-blocks/memory-user-blocks.js';
 import { RedisUserBlocks } from './user-blocks/redis-user-blocks.js';
 import { UserBlocks } from './user-blocks/user-blocks.js';
+import { RedisUpgradeAdmission } from './upgrade-admission/redis-upgrade-admission.js';
+import { SeparateUpgradeAdmission } from './upgrade-admission/separate-upgrade-admission.js';
+import { UpgradeAdmission } from './upgrade-admission/upgrade-admission.js';
+import { RedisUserStanding } from './user-standing/redis-user-standing.js';
+import { SeparateUserStanding } from './user-standing/separate-user-standing.js';
+import { UserStanding } from './user-standing/user-standing.js';
 
 /**
- * The node's seven shared-state stores, each Redis or memory through `redisOrMemory`.
+ * The node's seven shared-state stores, each Redis or memory through `redisOrMemory`, and two
+ * views over several of them for the connect path (UserStanding, UpgradeAdmission): one
+ * script on a standalone Redis, where every key is on one server; the stores' own calls sent
+ * together on Redis Cluster, where the keys hash to different slots, and in embedded mode.
  *
  * One module, not one per store: the seven share their dependencies (RedisService, CONFIG) and
  * the one mode choice, and a feature imports whichever it needs from here. It depends on nothing
@@ -73,6 +83,22 @@ import { UserBlocks } from './user-blocks/user-blocks.js';
       redis: (redis) => new RedisLogoutStore(redis),
       memory: () => new MemoryLogoutStore(),
     }),
+    // The ticket endpoint's block and logout reads in one round trip.
+    {
+      provide: UserStanding,
+      useFactory: (redis: RedisService, blocks: UserBlocks, logouts: LogoutStore) =>
+        redis.standalone ? new RedisUserStanding(redis) : new SeparateUserStanding(blocks, logouts),
+      inject: [RedisService, UserBlocks, LogoutStore],
+    },
+    // The upgrade's redemption, block and logout reads and slot in one round trip.
+    {
+      provide: UpgradeAdmission,
+      useFactory: (redis: RedisService, tickets: TicketStore, standing: UserStanding) =>
+        redis.standalone
+          ? new RedisUpgradeAdmission(redis)
+          : new SeparateUpgradeAdmission(tickets, standing),
+      inject: [RedisService, TicketStore, UserStanding],
+    },
   ],
   exports: [
     TicketStore,
@@ -82,6 +108,8 @@ import { UserBlocks } from './user-blocks/user-blocks.js';
     ConnectionCounter,
     RateLimiter,
     LogoutStore,
+    UserStanding,
+    UpgradeAdmission,
   ],
 })
 export class StoresModule {}

@@ -21,6 +21,7 @@ import {
 } from '../../src/gateway/upgrade-ticket.guards.js';
 import { DrainState } from '../../src/lifecycle/drain-state.js';
 import { ConnectionCounter } from '../../src/stores/connection-counter/connection-counter.js';
+import { UpgradeAdmission } from '../../src/stores/upgrade-admission/upgrade-admission.js';
 import { UserBlocks } from '../../src/stores/user-blocks/user-blocks.js';
 import { OriginGuard } from '../../src/tickets/origin.guard.js';
 import { startNode, type TestNode, uniquePrefix } from '../support/app.js';
@@ -234,7 +235,7 @@ describe('upgrade guards (two nodes on one Redis, MAX_CONNECTIONS_PER_USER=1)', 
 
     it('treats a guard answering false instead of refusing as a failure', async () => {
       const ticket = await ticketFor(node, await patient('pt-falsy0001'));
-      jest.spyOn(UserBlockGuard.prototype, 'canActivate').mockResolvedValueOnce(false);
+      jest.spyOn(UserBlockGuard.prototype, 'canActivate').mockReturnValueOnce(false);
       expectRefused(await connect(node, { ticket }), 503, 'unavailable');
     });
   });
@@ -247,18 +248,22 @@ describe('upgrade guards (two nodes on one Redis, MAX_CONNECTIONS_PER_USER=1)', 
       const user = serverEvent === 'close' ? 'pt-vanish0001' : 'pt-halfclose1';
       const ticket = await ticketFor(node, await patient(user));
       const counter = node.app.nest.get(ConnectionCounter);
+      // On a standalone Redis the slot is taken with the redemption, in one script.
+      const admission = node.app.nest.get(UpgradeAdmission);
       const publicServer = node.app.nest.getHttpServer() as Server;
       let serverSide: Duplex | undefined;
       const capture = (_req: IncomingMessage, socket: Duplex) => (serverSide = socket);
       publicServer.on('upgrade', capture);
       let client!: TLSSocket;
-      const acquire = counter.acquire.bind(counter);
-      jest.spyOn(counter, 'acquire').mockImplementationOnce(async (...args) => {
-        const acquired = await acquire(...args);
-        const gone = once(serverSide!, serverEvent);
+      const admit = admission.admit.bind(admission);
+      jest.spyOn(admission, 'admit').mockImplementationOnce(async (...args) => {
+        const facts = await admit(...args);
+        expect(facts).toMatchObject({ redeemed: true, slot: 'taken' });
+        // The event itself, not events.once: a reset socket also emits 'error' (ECONNRESET).
+        const gone = new Promise((resolve) => serverSide!.once(serverEvent, resolve));
         leave(client);
         await gone;
-        return acquired;
+        return facts;
       });
       const release = counter.release.bind(counter);
       const released = new Promise<string>((resolve) => {

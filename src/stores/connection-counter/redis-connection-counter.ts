@@ -7,21 +7,28 @@ import { ConnectionCounter } from './connection-counter.js';
  * adds (or extends) this connection's lease. One script, so two nodes racing for the last slot
  * cannot both take it; one key, so it runs unchanged on Redis Cluster. The key's own TTL only
  * ever grows, and is at least the newest lease, so a user whose nodes all died leaves nothing.
- * KEYS[1] = the user's slots; ARGV = nowMs, limit, connectionKey, lease expiry ms, lease ms.
+ * A Lua function, so the upgrade's admission script (RedisUpgradeAdmission) takes a slot with
+ * exactly these steps. Returns 1 when the slot is held, 0 when the user is at `limit`.
  */
-const ACQUIRE_SCRIPT = `
-local key = KEYS[1]
-redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1])
-if not redis.call('ZSCORE', key, ARGV[3]) then
-  if redis.call('ZCARD', key) >= tonumber(ARGV[2]) then
-    return 0
+export const ACQUIRE_SLOT_LUA = `
+local function acquire_slot(key, now, limit, member, expires_at, lease)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  if not redis.call('ZSCORE', key, member) then
+    if redis.call('ZCARD', key) >= tonumber(limit) then
+      return 0
+    end
   end
+  redis.call('ZADD', key, expires_at, member)
+  if redis.call('PTTL', key) < tonumber(lease) then
+    redis.call('PEXPIRE', key, lease)
+  end
+  return 1
 end
-redis.call('ZADD', key, ARGV[4], ARGV[3])
-if redis.call('PTTL', key) < tonumber(ARGV[5]) then
-  redis.call('PEXPIRE', key, ARGV[5])
-end
-return 1
+`;
+
+/** KEYS[1] = the user's slots; ARGV = nowMs, limit, connectionKey, lease expiry ms, lease ms. */
+const ACQUIRE_SCRIPT = `${ACQUIRE_SLOT_LUA}
+return acquire_slot(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 `;
 
 const acquireSlot = scriptedCommand<
@@ -60,7 +67,7 @@ export class RedisConnectionCounter extends ConnectionCounter {
     leaseMs: number,
     nowMs: number,
   ): Promise<boolean> {
-    const key = this.redis.key('conns', userKey);
+    const key = slotsKey(this.redis, userKey);
     const taken = await this.redis.run((client) =>
       acquireSlot(client, key, nowMs, limit, connectionKey, nowMs + leaseMs, leaseMs),
     );
@@ -68,7 +75,7 @@ export class RedisConnectionCounter extends ConnectionCounter {
   }
 
   async release(userKey: string, connectionKey: string): Promise<void> {
-    const key = this.redis.key('conns', userKey);
+    const key = slotsKey(this.redis, userKey);
     await this.redis.run((client) => client.zrem(key, connectionKey));
   }
 
@@ -79,16 +86,21 @@ export class RedisConnectionCounter extends ConnectionCounter {
   ): Promise<void> {
     if (slots.length === 0) return;
     const expiresAtMs = nowMs + leaseMs;
-    const keys = new Set(slots.map((slot) => this.redis.key('conns', slot.userKey)));
+    const keys = new Set(slots.map((slot) => slotsKey(this.redis, slot.userKey)));
     // Separate commands, not one pipeline or MULTI: in Cluster mode the users' keys live in
     // different slots. Written back to back, they still cost about one round trip.
     await this.redis.run((client) =>
       Promise.all([
         ...slots.map((slot) =>
-          client.zadd(this.redis.key('conns', slot.userKey), expiresAtMs, slot.connectionKey),
+          client.zadd(slotsKey(this.redis, slot.userKey), expiresAtMs, slot.connectionKey),
         ),
         ...[...keys].map((key) => client.pexpire(key, leaseMs)),
       ]),
     );
   }
+}
+
+/** The sorted set of one user's connection slots. */
+export function slotsKey(redis: RedisService, userKey: string): string {
+  return redis.key('conns', userKey);
 }

@@ -44,20 +44,30 @@ export class RedisLogoutStore extends LogoutStore {
     _nowMs: number,
   ): Promise<void> {
     assertLogoutTtl(ttlSeconds);
-    const name = this.redis.key('logout', key);
+    const name = watermarkKey(this.redis, key);
     await this.redis.run((c) => markLoggedOut(c, name, atSeconds, ttlSeconds));
   }
 
   async loggedOutAt(keys: readonly string[], _nowMs: number): Promise<number | null> {
     if (keys.length === 0) return null;
     const values = await this.redis.run((c) =>
-      Promise.all(keys.map((key) => c.get(this.redis.key('logout', key)))),
+      Promise.all(keys.map((key) => c.get(watermarkKey(this.redis, key)))),
     );
-    let latest: number | null = null;
-    for (const value of values) {
-      const at = value === null ? null : Number(value);
-      if (at !== null && Number.isFinite(at) && (latest === null || at > latest)) latest = at;
-    }
-    return latest;
+    return latestWatermark(values);
   }
+}
+
+/** The key of one logout target's watermark (idp-session.ts `watermarkKeyOf`). */
+export function watermarkKey(redis: RedisService, key: string): string {
+  return redis.key('logout', key);
+}
+
+/** The latest of watermark values as Redis returns them (seconds; null where none is set). */
+export function latestWatermark(values: readonly (string | null)[]): number | null {
+  let latest: number | null = null;
+  for (const value of values) {
+    const at = value === null ? null : Number(value);
+    if (at !== null && Number.isFinite(at) && (latest === null || at > latest)) latest = at;
+  }
+  return latest;
 }

@@ -21,13 +21,18 @@ export class RedisTicketStore extends TicketStore {
 
   async issue(jti: string, ttlSeconds: number, _nowMs: number): Promise<void> {
     assertTtl(ttlSeconds);
-    const key = this.redis.key('ticket', jti);
+    const key = ticketKey(this.redis, jti);
     const reply = await this.redis.run((client) => client.set(key, '1', 'EX', ttlSeconds, 'NX'));
     if (reply === null) throw new Error('ticket id collision: refusing to issue it twice');
   }
 
   async redeem(jti: string, _nowMs: number): Promise<boolean> {
-    const key = this.redis.key('ticket', jti);
+    const key = ticketKey(this.redis, jti);
     return (await this.redis.run((client) => client.getdel(key))) === '1';
   }
+}
+
+/** The key of an issued, not yet redeemed ticket. */
+export function ticketKey(redis: RedisService, jti: string): string {
+  return redis.key('ticket', jti);
 }

@@ -19,12 +19,17 @@ export class RedisUserBlocks extends UserBlocks {
 
   async block(userKey: string, seconds: number, _nowMs: number): Promise<void> {
     assertBlockSeconds(seconds);
-    const key = this.redis.key('block', userKey);
+    const key = blockKey(this.redis, userKey);
     await this.redis.run((client) => client.set(key, '1', 'EX', seconds));
   }
 
   async isBlocked(userKey: string, _nowMs: number): Promise<boolean> {
-    const key = this.redis.key('block', userKey);
+    const key = blockKey(this.redis, userKey);
     return (await this.redis.run((client) => client.exists(key))) === 1;
   }
+}
+
+/** The key of a user's disconnect block; it exists while the block lasts. */
+export function blockKey(redis: RedisService, userKey: string): string {
+  return redis.key('block', userKey);
 }
