@@ -31,22 +31,35 @@ function helmetFor(publicUrl: string) {
   });
 }
 
-/** Express middleware: the headers on every public answer, before any route or refusal. */
+/**
+ * Express middleware: the headers on every public answer, before any route or refusal. The
+ * values are helmet's for this fixed configuration, recorded once (publicSecurityHeaderPairs)
+ * and set as they are: running helmet's dozen middlewares per request cost more than the
+ * rest of this pipeline and gave the same headers every time.
+ */
 export function publicSecurityHeaders(publicUrl: string) {
-  const headers = helmetFor(publicUrl);
+  const pairs = publicSecurityHeaderPairs(publicUrl);
   return (req: Request, res: Response, next: NextFunction): void => {
     if (listenerOf(req) !== 'public') return next();
-    res.setHeader('Cache-Control', 'no-store');
-    headers(req, res, next);
+    for (const [name, value] of pairs) res.setHeader(name, value);
+    next();
   };
 }
 
 /**
- * The same headers as `Name: value` lines, for responses written straight to a socket. Helmet
- * sets fixed values for a fixed configuration, so running it once against a recorder gives
- * exactly what Express answers with.
+ * The same headers as `Name: value` lines, for responses written straight to a socket.
  */
 export function publicSecurityHeaderLines(publicUrl: string): readonly string[] {
+  return publicSecurityHeaderPairs(publicUrl).map(([name, value]) => `${name}: ${value}`);
+}
+
+/**
+ * The public headers as name and value, `Cache-Control: no-store` first. Helmet sets fixed
+ * values for a fixed configuration (no per-request directive or nonce is configured), so
+ * running it once against a recorder gives exactly what it would set on every response; a
+ * header it removes (`X-Powered-By`) Express never sets (`x-powered-by` is disabled).
+ */
+function publicSecurityHeaderPairs(publicUrl: string): readonly (readonly [string, string])[] {
   const recorded = new Map<string, string>([['Cache-Control', 'no-store']]);
   const recorder = {
     setHeader(name: string, value: string | number | readonly string[]) {
@@ -64,5 +77,5 @@ export function publicSecurityHeaderLines(publicUrl: string): readonly string[] 
     () => (finished = true),
   );
   if (!finished) throw new Error('helmet did not finish synchronously');
-  return [...recorded].map(([name, value]) => `${name}: ${value}`);
+  return [...recorded];
 }
