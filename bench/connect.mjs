@@ -18,6 +18,10 @@
 // --fresh-tls makes every WebSocket connection a full handshake with a new client context
 // instead (what `ws` does by default, and what this benchmark measured before). The table
 // reports the servers' TLS handshakes per connection, full and resumed, so it shows which.
+// With --redis-url, the carecast row also counts the node's Redis commands per connection
+// (each one a round trip and a socket write; a script counts once, whatever it calls inside)
+// and the Redis server's own CPU per connection (INFO cpu; the Redis must be private to the
+// run), which the process's CPU figure leaves out and the bare server never spends.
 // Every phase has a time budget, so the whole run stays under a minute.
 import { Buffer } from 'node:buffer';
 import console from 'node:console';
@@ -32,6 +36,7 @@ import process from 'node:process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { URL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Command } from 'ioredis';
 import { SignJWT } from 'jose';
 import WebSocket, { WebSocketServer } from 'ws';
 import { createApp } from '../dist/app.js';
@@ -127,8 +132,10 @@ try {
   await run(bare, concurrency * 2, WARMUP_BUDGET_MS);
   await run(carecast, concurrency * 2, WARMUP_BUDGET_MS);
 
-  const measured = async (handshakes, connect) => {
+  const redisCounts = redisUrl ? countRedis(app) : null;
+  const measured = async (handshakes, connect, redis = null) => {
     handshakes.reset();
+    await redis?.reset();
     splits.ticket.length = 0;
     splits.upgrade.length = 0;
     const cpu = process.cpuUsage();
@@ -138,6 +145,7 @@ try {
     // the rate it does not move with the other load on the machine.
     r.cpuUsPerConn = (used.user + used.system) / Math.max(1, r.ok);
     r.handshakes = handshakes.read();
+    r.redis = redis ? await redis.read(Math.max(1, r.ok)) : null;
     r.ticketP50 = quantile(
       splits.ticket.sort((a, b) => a - b),
       0.5,
@@ -152,7 +160,7 @@ try {
     ['bare wss upgrade', await measured(baseline.handshakes, bare)],
     [
       `ticket + upgrade (${redisUrl ? 'Redis' : 'embedded'})`,
-      await measured(nodeHandshakes, carecast),
+      await measured(nodeHandshakes, carecast, redisCounts),
     ],
   ];
   printTable(rows);
@@ -337,6 +345,40 @@ function accessToken(id) {
     .sign(Buffer.from(secrets.accessTokenSecret));
 }
 
+/**
+ * The node's Redis commands, by name, counted where ioredis sends them on the command
+ * connection, and the Redis server's CPU time (INFO cpu), between reset() and read().
+ */
+function countRedis(carecastApp) {
+  const client = carecastApp.nest.get(RedisService).client;
+  const send = client.sendCommand.bind(client);
+  const counts = new Map();
+  client.sendCommand = (command, ...rest) => {
+    counts.set(command.name, (counts.get(command.name) ?? 0) + 1);
+    return send(command, ...rest);
+  };
+  const cpuSeconds = async () => {
+    const info = await send(new Command('info', ['cpu'], { replyEncoding: 'utf8' }));
+    const field = (name) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? NaN);
+    return field('used_cpu_user') + field('used_cpu_sys');
+  };
+  let cpuAtReset = 0;
+  return {
+    reset: async () => {
+      counts.clear();
+      cpuAtReset = await cpuSeconds();
+    },
+    read: async (connections) => {
+      const cpuUs = ((await cpuSeconds()) - cpuAtReset) * 1e6;
+      const byName = Object.fromEntries(
+        [...counts].sort().map(([name, n]) => [name, n / connections]),
+      );
+      const commands = [...counts.values()].reduce((a, b) => a + b, 0) / connections;
+      return { commands, cpuUs: cpuUs / connections, byName };
+    },
+  };
+}
+
 async function waitForRedis(carecastApp) {
   const redis = carecastApp.nest.get(RedisService);
   const deadline = performance.now() + READY_BUDGET_MS;
@@ -362,6 +404,7 @@ function printTable(rows) {
     'p99 ms',
     'ticket / upgrade p50 ms',
     'CPU µs/conn',
+    'Redis cmds / CPU µs per conn',
     'TLS full / resumed per conn',
   ];
   const perConn = (n, r) => (n / Math.max(1, r.ok + r.failures)).toFixed(2);
@@ -374,6 +417,7 @@ function printTable(rows) {
     r.p99.toFixed(2),
     Number.isNaN(r.ticketP50) ? '-' : `${r.ticketP50.toFixed(2)} / ${r.upgradeP50.toFixed(2)}`,
     r.cpuUsPerConn.toFixed(0),
+    r.redis ? `${r.redis.commands.toFixed(2)} / ${r.redis.cpuUs.toFixed(0)}` : '-',
     `${perConn(r.handshakes.full, r)} / ${perConn(r.handshakes.resumed, r)}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
@@ -394,6 +438,12 @@ function printTable(rows) {
     `ticket + upgrade runs at ${((carecastRow.perSecond / bareRow.perSecond) * 100).toFixed(0)}% of the bare upgrade rate; ` +
       `CPU per connection ${(carecastRow.cpuUsPerConn / bareRow.cpuUsPerConn).toFixed(2)}x bare's`,
   );
+  if (carecastRow.redis) {
+    const names = Object.entries(carecastRow.redis.byName)
+      .map(([name, n]) => `${name} ${n.toFixed(2)}`)
+      .join(', ');
+    console.log(`Redis commands per connection (node's command connection): ${names}`);
+  }
   for (const [name, r] of rows) {
     if (r.firstError) console.log(`${name}: first failure: ${r.firstError}`);
   }

@@ -21,6 +21,12 @@ import { TicketStore } from '../../src/stores/ticket-store/ticket-store.js';
 import { MemoryUserBlocks } from '../../src/stores/user-blocks/memory-user-blocks.js';
 import { RedisUserBlocks } from '../../src/stores/user-blocks/redis-user-blocks.js';
 import { UserBlocks } from '../../src/stores/user-blocks/user-blocks.js';
+import { RedisUpgradeAdmission } from '../../src/stores/upgrade-admission/redis-upgrade-admission.js';
+import { SeparateUpgradeAdmission } from '../../src/stores/upgrade-admission/separate-upgrade-admission.js';
+import { UpgradeAdmission } from '../../src/stores/upgrade-admission/upgrade-admission.js';
+import { RedisUserStanding } from '../../src/stores/user-standing/redis-user-standing.js';
+import { SeparateUserStanding } from '../../src/stores/user-standing/separate-user-standing.js';
+import { UserStanding } from '../../src/stores/user-standing/user-standing.js';
 import { testConfig, uniquePrefix } from '../support/app.js';
 import { eventually } from '../support/http-client.js';
 import { privateMetrics, withPrivateMetrics } from '../support/private-metrics.js';
@@ -37,6 +43,10 @@ const STORES: [string, Abstract, Concrete, Concrete][] = [
   ['ChannelLog', ChannelLog, MemoryChannelLog, RedisChannelLog],
   ['ConnectionCounter', ConnectionCounter, MemoryConnectionCounter, RedisConnectionCounter],
   ['RateLimiter', RateLimiter, MemoryRateLimiter, RedisRateLimiter],
+  // The connect path's combined calls: separate store calls in memory (and on Cluster), one
+  // script on a standalone Redis (test/stores/upgrade-admission.spec.ts covers Cluster).
+  ['UserStanding', UserStanding, SeparateUserStanding, RedisUserStanding],
+  ['UpgradeAdmission', UpgradeAdmission, SeparateUpgradeAdmission, RedisUpgradeAdmission],
 ];
 
 let target: RedisTarget;
