@@ -2,6 +2,7 @@
 // (threads included), each measured alone at 20 operations in flight, median of 5 rounds:
 //
 //   npm run build && node bench/connect-parts.mjs [--redis-url redis://127.0.0.1:<port>]
+//                                                [--app-redis]
 //
 // - TLS handshake, client and server both in this process: full, and resumed (TLS 1.3
 //   session ticket), with the node's self-signed certificate (EC P-256);
@@ -11,8 +12,10 @@
 //   tokens), the ticket's signing and verification (TicketSigner, @nestjs/jwt);
 // - one audit record (AuditService.record, group commit, fsync) at 20 records per commit;
 // - with --redis-url: one Redis round trip through ioredis (EXISTS, the cheapest command the
-//   path sends; the path sends 7-8 per connection), counting this process only, and the
-//   Redis server's own CPU per command apart.
+//   path sends), counting this process only, and the Redis server's own CPU per command apart;
+//   with --app-redis as well, the node itself runs on that Redis (tickets, limits, blocks,
+//   slots), so the ticket request and upgrade rows include their Redis commands, and each of
+//   those rows also reports the Redis server's CPU per operation (the Redis must be private).
 // Costs add up roughly to what `bench:connect` and `bench:fanout -- --memory` measure per
 // connection; docs/performance.md compares them with a bare upgrade.
 import { Buffer } from 'node:buffer';
@@ -39,7 +42,12 @@ import { publicTlsOptions } from '../dist/tls/public-tls-options.js';
 const IN_FLIGHT = 20;
 const ORIGIN = 'https://bench.carecast.test';
 const ROUNDS = 5;
-const { values } = parseArgs({ options: { 'redis-url': { type: 'string' } } });
+const { values } = parseArgs({
+  options: { 'redis-url': { type: 'string' }, 'app-redis': { type: 'boolean', default: false } },
+});
+const appRedis = values['app-redis'] && values['redis-url'] !== undefined;
+/** The private Redis's CPU seconds so far, when the node runs on it; else null. */
+const redisCpu = appRedis ? redisCpuReader(values['redis-url']) : null;
 
 const secrets = {
   ticketSecret: randomBytes(32).toString('hex'),
@@ -61,6 +69,12 @@ const parsed = parseConfig(
     // The parts are measured, not the limits.
     RATE_TICKETS_PER_USER: '1000000/60s',
     MAX_CONNECTIONS_PER_USER: '1000',
+    ...(appRedis
+      ? {
+          REDIS_URL: values['redis-url'],
+          REDIS_KEY_PREFIX: `carecast-parts-${randomBytes(4).toString('hex')}:`,
+        }
+      : {}),
   },
   { hostname: os.hostname(), pid: process.pid, devSecrets: secrets },
 );
@@ -114,15 +128,20 @@ try {
   ]);
   if (values['redis-url']) rows.push(...(await redisRoundTrip(values['redis-url'])));
 } finally {
+  await redisCpu?.close();
   await app.shutdown();
   await rm(auditDir, { recursive: true, force: true });
 }
-console.log(`connect path parts, node ${process.version}, ${os.cpus().length} CPUs`);
+console.log(
+  `connect path parts, node ${process.version}, ${os.cpus().length} CPUs, ` +
+    (appRedis ? 'node on Redis' : 'node embedded'),
+);
 console.log('CPU µs per operation (median of 5 rounds, min-max)  part');
 for (const [name, r] of rows) {
   console.log(
     `${r.median.toFixed(1).padStart(8)} (${r.min.toFixed(1)}-${r.max.toFixed(1)})`.padEnd(36) +
-      name,
+      name +
+      (r.redisUs === undefined ? '' : `; Redis server ${r.redisUs.toFixed(1)} µs per operation`),
   );
 }
 
@@ -132,9 +151,11 @@ for (const [name, r] of rows) {
  */
 async function cpuPerOp(count, op, prepare = async () => undefined) {
   const perRound = [];
+  let redisUs = 0;
   for (let round = 0; round <= ROUNDS; round += 1) {
     await prepare();
     let next = 0;
+    const redisStart = (await redisCpu?.read()) ?? 0;
     const start = process.cpuUsage();
     await Promise.all(
       Array.from({ length: IN_FLIGHT }, async () => {
@@ -145,10 +166,17 @@ async function cpuPerOp(count, op, prepare = async () => undefined) {
       }),
     );
     const used = process.cpuUsage(start);
+    const redisUsed = ((await redisCpu?.read()) ?? 0) - redisStart;
     if (round > 0) perRound.push((used.user + used.system) / count);
+    if (round > 0) redisUs += (redisUsed * 1e6) / count / ROUNDS;
   }
   perRound.sort((a, b) => a - b);
-  return { median: perRound[Math.floor(ROUNDS / 2)], min: perRound[0], max: perRound.at(-1) };
+  return {
+    median: perRound[Math.floor(ROUNDS / 2)],
+    min: perRound[0],
+    max: perRound.at(-1),
+    ...(redisCpu ? { redisUs } : {}),
+  };
 }
 
 async function tlsHandshakes(options) {
@@ -338,4 +366,19 @@ async function redisRoundTrip(url) {
       { median: redisUs / commands, min: redisUs / commands, max: redisUs / commands },
     ],
   ];
+}
+
+/** The Redis server's CPU seconds (INFO cpu), read on a connection of its own. */
+function redisCpuReader(url) {
+  const redis = new Redis(url);
+  return {
+    read: async () => {
+      const text = await redis.info('cpu');
+      const field = (name) => Number(new RegExp(`${name}:([\\d.]+)`).exec(text)[1]);
+      return field('used_cpu_sys') + field('used_cpu_user');
+    },
+    close: async () => {
+      redis.disconnect();
+    },
+  };
 }
