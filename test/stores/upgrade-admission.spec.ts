@@ -102,8 +102,8 @@ let clusterNode: RedisService;
 beforeAll(async () => {
   standalone = await standaloneTarget();
   cluster = await clusterTarget();
-  [standaloneNode] = await nodes.connect(standalone);
-  [clusterNode] = await nodes.connect(cluster);
+  standaloneNode = (await nodes.connect(standalone))[0]!;
+  clusterNode = (await nodes.connect(cluster))[0]!;
 }, 60_000);
 
 afterAll(async () => {
