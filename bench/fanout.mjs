@@ -635,6 +635,7 @@ function printResults(results) {
         'lost',
         'loop p99/max ms',
         'CPU µs/frame (server+redis) / syscalls',
+        'client µs/frame, busy',
       ],
       rows.map(([system, label, r]) => [
         system,
@@ -647,6 +648,7 @@ function printResults(results) {
         String(r.lost),
         `${r.loop.p99}/${r.loop.max}`,
         cpuPerFrame(r),
+        clientLoad(r),
       ]),
     );
     for (const scenario of ['unicast', 'broadcast']) {
@@ -680,6 +682,7 @@ function printResults(results) {
         'lost',
         'loop p99/max ms',
         'CPU µs/frame (server+redis) / syscalls',
+        'client µs/frame, busy',
         'sustained',
       ],
       open.map(([system, label, r]) => [
@@ -694,6 +697,7 @@ function printResults(results) {
         String(r.lost),
         `${r.loop.p99}/${r.loop.max}`,
         cpuPerFrame(r),
+        clientLoad(r),
         r.sustained === undefined
           ? '-'
           : r.sustained
@@ -816,6 +820,12 @@ function cpuRatio(c, b) {
     `; CPU per frame ${total(c).toFixed(1)} vs ${total(b).toFixed(1)} µs (${(total(b) / total(c)).toFixed(2)}x as efficient)` +
     `; server syscalls per frame ${calls(c)} vs ${calls(b)}`
   );
+}
+
+/** The client worker's CPU per delivered frame and its event-loop utilisation. */
+function clientLoad(r) {
+  if (r.clientUsPerFrame === undefined) return '-';
+  return `${r.clientUsPerFrame.toFixed(1)}, ${r.clientBusy.toFixed(2)}`;
 }
 
 function cpuPerFrame(r) {

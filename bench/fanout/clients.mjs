@@ -12,6 +12,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
+import process from 'node:process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Redis } from 'ioredis';
@@ -240,6 +241,11 @@ function openSink() {
     accepted: 0,
     refused: 0,
     refusedFast: 0,
+    // This worker's own CPU time and event-loop utilisation over the phase: how much of the
+    // client side (publisher and every client) the system made it do, and whether it was the
+    // bottleneck (busy near 1).
+    cpuAt: process.threadCpuUsage(),
+    eluAt: performance.eventLoopUtilization(),
     retryAfterMissing: 0,
     sending: true,
     error: null,
@@ -258,6 +264,7 @@ async function drain(s, graceMs) {
 
 function report(s, t0, extra) {
   sink = null;
+  const cpu = process.threadCpuUsage(s.cpuAt);
   const end = s.pending.size === 0 && s.lastAt > 0 ? s.lastAt : performance.now();
   let lost = 0;
   let unexpected = 0;
@@ -276,6 +283,8 @@ function report(s, t0, extra) {
     perSecond: s.received / ((end - t0) / 1000),
     ...quantiles(s.latencies),
     frameBytes,
+    clientUsPerFrame: (cpu.user + cpu.system) / Math.max(1, s.received),
+    clientBusy: performance.eventLoopUtilization(s.eluAt).utilization,
     error: s.error,
     ...extra,
   };
