@@ -47,8 +47,8 @@
 // deliveries/s = notification frames received / (last receipt - first send). Latency =
 // receipt time (Date.now() in the client) - the frame's `ts` (set when the publish was
 // accepted), so it has millisecond resolution. `lost` = notifications accepted (202, or a
-// PUBLISH reply for the baseline and Socket.IO) that had not reached every live subscriber when the phase
-// ended (closed loop: its time budget; open loop: 2 s after the last send).
+// PUBLISH reply for the baseline and Socket.IO) that had not reached every live subscriber
+// when the phase ended (closed loop: its time budget; open loop: 2 s after the last send).
 //
 // OPEN LOOP: each step offers a fixed rate for --open-seconds, whatever the answers, with at
 // most 256 requests in flight; a step is *sustained* when the publisher could offer >= 95% of
