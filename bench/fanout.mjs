@@ -1,6 +1,7 @@
 // Fan-out throughput, latency, loss and memory of carecast beside a bare `ws` + `ioredis`
-// fan-out doing the same work, on one machine over loopback only, in one run: only the ratio
-// between the two means anything on a shared machine.
+// fan-out doing the same work (and, with --compare socketio, Socket.IO with its Redis
+// adapter), on one machine over loopback only, in one run: only the ratios between them mean
+// anything on a shared machine.
 //
 //   npm run build && node bench/fanout.mjs [options]
 //     --loop closed|open|both     closed (default): `--window` requests in flight, each sent
@@ -22,6 +23,8 @@
 //                                 over the measured phases (after warm-up) into <dir>
 //                                 (summarise with bench/fanout/profile-summary.mjs), and Redis
 //                                 INFO commandstats / LATENCY LATEST over the same phases
+//     --compare socketio          also run the Socket.IO comparison server (after carecast and
+//                                 the bare baseline; see SOCKET.IO below), in every mode
 //     --unicast-clients 500  --broadcast-clients 2000  --unicast-notifications 10000
 //     --broadcast-notifications 50  --window 8  --transport tls|plain
 //     --open-rates 5000,10000,20000,30000,40000,60000,80000,120000   unicast steps, notifications/s
@@ -44,8 +47,8 @@
 // deliveries/s = notification frames received / (last receipt - first send). Latency =
 // receipt time (Date.now() in the client) - the frame's `ts` (set when the publish was
 // accepted), so it has millisecond resolution. `lost` = notifications accepted (202, or a
-// PUBLISH reply for the baseline) that had not reached every live subscriber when the phase
-// ended (closed loop: its time budget; open loop: 2 s after the last send).
+// PUBLISH reply for the baseline and Socket.IO) that had not reached every live subscriber
+// when the phase ended (closed loop: its time budget; open loop: 2 s after the last send).
 //
 // OPEN LOOP: each step offers a fixed rate for --open-seconds, whatever the answers, with at
 // most 256 requests in flight; a step is *sustained* when the publisher could offer >= 95% of
@@ -57,6 +60,14 @@
 // Baseline (bench/fanout/bare-server.mjs): ws server, one ioredis subscriber on ONE Redis
 // channel, channel -> sockets map; the publisher PUBLISHes the same frames (same size, `ts` at
 // send) in pipelined batches. No signature, idempotency, authorization, history or audit.
+//
+// SOCKET.IO (bench/fanout/socketio-server.mjs): `socket.io` + `@socket.io/redis-adapter`,
+// WebSocket transport only, over the same kind of https server and certificate as the
+// baseline, one room per channel; clients (socket.io-client, WebSocket transport, one
+// connection each) emit `subscribe` and get an acknowledgement once joined; the publisher is
+// a Socket.IO node without sockets calling `io.to(channel).emit('notification', frame)`, so
+// each notification crosses Redis once, as in the other two. No auth, no more than the
+// baseline does.
 //
 // Threads: clients and the publisher run in one worker thread (bench/fanout/clients.mjs), so
 // they never share an event loop with a server. Every spawned server preloads
@@ -78,11 +89,12 @@ import { startBaseline } from './fanout/bare-server.mjs';
 import { HOST } from './fanout/constants.mjs';
 import {
   nodeEnvironment,
-  startBareProcess,
+  startComparisonProcess,
   startProcessNode,
   startRedis,
   waitReady,
 } from './fanout/servers.mjs';
+import { startSocketIo } from './fanout/socketio-server.mjs';
 
 const UNICAST_BATCH = 100;
 const BROADCAST_BATCH = 10;
@@ -91,6 +103,12 @@ const FIXED_RATE_SECONDS = 3;
 /** --memory: clients connected before the measured ones (see measureMemory). */
 const MEMORY_WARM_UP = 500;
 const SUSTAINED_P99_MS = 250;
+/** The systems measured: `kind` names their servers and the client worker's mode. */
+const SYSTEMS = {
+  carecast: { kind: 'carecast', name: 'carecast', short: 'carecast' },
+  bare: { kind: 'bare', name: 'bare ws + ioredis', short: 'bare' },
+  socketio: { kind: 'socketio', name: 'Socket.IO + redis adapter', short: 'Socket.IO' },
+};
 
 const params = parseParams();
 const { createApp } = await import('../dist/app.js');
@@ -117,9 +135,7 @@ process.once('SIGINT', () => {
 
 try {
   const results = [];
-  for (const system of ['carecast', 'bare ws + ioredis']) {
-    results.push(await runSystem(system));
-  }
+  for (const system of params.systems) results.push(await runSystem(system));
   printResults(results);
 } finally {
   await redis.stop();
@@ -142,6 +158,7 @@ function parseParams() {
       memory: { type: 'string' },
       profile: { type: 'string' },
       'heap-snapshot': { type: 'string' },
+      compare: { type: 'string' },
       'open-rates': { type: 'string', default: '5000,10000,20000,30000,40000,60000,80000,120000' },
       'open-broadcast-rates': { type: 'string', default: '25,50,100,200' },
       'open-seconds': { type: 'string', default: '2' },
@@ -168,6 +185,7 @@ function parseParams() {
     memory: values.memory === undefined ? null : positiveInt(values.memory, '--memory'),
     profile: values.profile ?? null,
     heapSnapshot: values['heap-snapshot'] ?? null,
+    systems: [SYSTEMS.carecast, SYSTEMS.bare],
     openRates: values['open-rates'].split(',').map((r) => positiveInt(r, '--open-rates')),
     openBroadcastRates: values['open-broadcast-rates']
       .split(',')
@@ -178,6 +196,10 @@ function parseParams() {
   if (!['tls', 'plain'].includes(p.transport)) fail('--transport must be tls or plain');
   if (!['closed', 'open', 'both'].includes(p.loop)) fail('--loop must be closed, open or both');
   if (p.unicastClients < UNICAST_BATCH) fail(`--unicast-clients must be at least ${UNICAST_BATCH}`);
+  if (values.compare !== undefined) {
+    if (values.compare !== 'socketio') fail('--compare takes socketio');
+    p.systems.push(SYSTEMS.socketio);
+  }
   if (p.memory !== null) p.processes = 1;
   if (p.profile !== null && p.processes === null) fail('--profile needs --processes');
   if (p.heapSnapshot !== null && p.memory === null) fail('--heap-snapshot needs --memory');
@@ -189,13 +211,13 @@ function parseParams() {
       : 60 +
         (p.loop !== 'open' ? 3 * 12 + 10 : 0) +
         (p.loop !== 'closed' ? FIXED_RATE_SECONDS + 4 + openSteps * (p.openSeconds + 3) : 0);
-  p.budgetSeconds = 2 * perSystem + 30;
+  p.budgetSeconds = p.systems.length * perSystem + 30;
   return p;
 }
 
 /** One system: its servers, a fresh client worker, the phases; everything stopped after. */
-async function runSystem(system) {
-  const carecast = system === 'carecast';
+async function runSystem({ kind, name: system }) {
+  const carecast = kind === 'carecast';
   const cleanups = [];
   const secrets = {
     ticketSecret: randomBytes(32).toString('hex'),
@@ -206,10 +228,12 @@ async function runSystem(system) {
   const profileDir = params.profile ? path.resolve(params.profile) : null;
   if (profileDir) await mkdir(profileDir, { recursive: true });
   try {
-    const servers = carecast ? await startCarecast(secrets, cleanups) : await startBare(cleanups);
+    const servers = carecast
+      ? await startCarecast(secrets, cleanups)
+      : await startComparison(kind, cleanups);
     const scheme = params.transport === 'tls' ? 'https' : 'http';
     const worker = startWorker({
-      mode: carecast ? 'carecast' : 'baseline',
+      mode: { carecast: 'carecast', bare: 'baseline', socketio: 'socketio' }[kind],
       transport: params.transport,
       publicUrls: servers.publicPorts.map((port) => `${scheme}://${HOST}:${port}`),
       internalUrls: servers.internalPorts.map((port) => `http://${HOST}:${port}`),
@@ -221,10 +245,9 @@ async function runSystem(system) {
       publisherSecret: secrets.publisherSecret,
     });
     cleanups.push(() => worker.close());
-    const result = { system, servers: servers.label, rows: [], open: [], connect: {} };
+    const result = { system, kind, servers: servers.label, rows: [], open: [], connect: {} };
     if (params.memory !== null) {
-      const tag = system === 'carecast' ? 'carecast' : 'bare';
-      result.memory = await measureMemory(worker, servers, tag, profileDir);
+      result.memory = await measureMemory(worker, servers, kind, profileDir);
       return result;
     }
     for (const [group, count] of [
@@ -316,9 +339,8 @@ async function runSystem(system) {
     result.shedding = servers.shedding?.() ?? [];
     if (profileDir) {
       result.redis = await redis.stats();
-      const tag = system.split(' ')[0];
       result.profiles = await servers.profile('profile-stop', (i) =>
-        path.join(profileDir, `${tag}-${i + 1}.cpuprofile`),
+        path.join(profileDir, `${kind}-${i + 1}.cpuprofile`),
       );
     }
     return result;
@@ -407,11 +429,12 @@ async function startCarecast(secrets, cleanups) {
   });
 }
 
-async function startBare(cleanups) {
+/** The bare baseline or the Socket.IO server (`kind`), like carecast in-process or not. */
+async function startComparison(kind, cleanups) {
   if (params.processes !== null) {
     const servers = [];
     for (let i = 0; i < params.processes; i += 1) {
-      const server = await startBareProcess(redis.url, params.transport);
+      const server = await startComparisonProcess(kind, redis.url, params.transport);
       spawned.add(server);
       cleanups.push(async () => {
         await server.stop();
@@ -428,7 +451,7 @@ async function startBare(cleanups) {
     params.transport === 'tls'
       ? await publicTlsOptions({ kind: 'self-signed' }, { warn: () => undefined })
       : null;
-  const baseline = await startBaseline(tls, redis.url);
+  const baseline = await (kind === 'socketio' ? startSocketIo : startBaseline)(tls, redis.url);
   cleanups.push(() => baseline.stop());
   return inProcessServers('in this process', {
     publicPorts: [baseline.port],
@@ -587,39 +610,15 @@ function startWorker(init) {
 // Output.
 
 function printResults(results) {
-  const [carecast, bare] = results;
+  const [carecast, ...others] = results;
+  const shortOf = (r) => SYSTEMS[r.kind].short;
   console.log(
     `fan-out: ${params.transport === 'tls' ? 'wss (TLS)' : 'plain ws'}, loopback, node ${process.version}, ` +
-      `${os.cpus().length} CPUs; carecast: ${carecast.servers}; bare: ${bare.servers}`,
+      `${os.cpus().length} CPUs; ` +
+      results.map((r) => `${shortOf(r)}: ${r.servers}`).join('; '),
   );
   if (params.memory !== null) {
-    const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
-    const line = (r, m, what) =>
-      `${r.system} (${what}): ${kb(m.rss)} RSS, ${kb(m.heapUsed)} heap used ` +
-      `(V8 heap committed ${kb(m.heapTotal)}, external ${kb(m.external)}, ` +
-      `of which ArrayBuffers ${kb(m.arrayBuffers)})`;
-    const ratio = (what, field) =>
-      (carecast.memory[what][field] / bare.memory[what][field]).toFixed(2);
-    console.log(
-      `${carecast.memory.connections} idle wss connections after ${carecast.memory.warmUp} ` +
-        `warm-up ones; connected at ${carecast.memory.perSecond.toFixed(0)}/s (carecast), ` +
-        `${bare.memory.perSecond.toFixed(0)}/s (bare)`,
-    );
-    console.log(
-      `server CPU per connection (ticket, upgrade, subscribe): carecast ` +
-        `${carecast.memory.cpuUsPerConnection.toFixed(0)} µs, bare ${bare.memory.cpuUsPerConnection.toFixed(0)} µs ` +
-        `(${(carecast.memory.cpuUsPerConnection / bare.memory.cpuUsPerConnection).toFixed(2)}x); ` +
-        `system calls ${carecast.memory.syscallsPerConnection.toFixed(1)} vs ${bare.memory.syscallsPerConnection.toFixed(1)}`,
-    );
-    for (const what of ['marginal', 'fromZero']) {
-      const label =
-        what === 'marginal' ? 'per connection after the warm-up' : 'per connection from zero';
-      console.log(line(carecast, carecast.memory[what], label));
-      console.log(line(bare, bare.memory[what], label));
-      console.log(
-        `  carecast ${ratio(what, 'rss')}x bare (RSS), ${ratio(what, 'heapUsed')}x (heap used)`,
-      );
-    }
+    printMemory(carecast, others);
     return;
   }
   const rows = results.flatMap((r) => r.rows.map(([label, row]) => [r.system, label, row]));
@@ -635,6 +634,8 @@ function printResults(results) {
         'p99 ms',
         'lost',
         'loop p99/max ms',
+        'CPU µs/frame (server+redis) / syscalls',
+        'client µs/frame, busy',
       ],
       rows.map(([system, label, r]) => [
         system,
@@ -647,15 +648,17 @@ function printResults(results) {
         String(r.lost),
         `${r.loop.p99}/${r.loop.max}`,
         cpuPerFrame(r),
+        clientLoad(r),
       ]),
     );
     for (const scenario of ['unicast', 'broadcast']) {
       const of = (result) => result.rows.find(([label]) => label.startsWith(scenario))?.[1];
       const c = of(carecast);
-      const b = of(bare);
-      if (c && b) {
+      for (const other of others) {
+        const b = of(other);
+        if (!c || !b) continue;
         console.log(
-          `closed ${scenario}: carecast ${(c.perSecond / b.perSecond).toFixed(2)}x bare deliveries/s, ` +
+          `closed ${scenario}: carecast ${(c.perSecond / b.perSecond).toFixed(2)}x ${shortOf(other)} deliveries/s, ` +
             `p99 ${c.p99} vs ${b.p99} ms${cpuRatio(c, b)}`,
         );
       }
@@ -678,6 +681,8 @@ function printResults(results) {
         'p99 ms',
         'lost',
         'loop p99/max ms',
+        'CPU µs/frame (server+redis) / syscalls',
+        'client µs/frame, busy',
         'sustained',
       ],
       open.map(([system, label, r]) => [
@@ -692,6 +697,7 @@ function printResults(results) {
         String(r.lost),
         `${r.loop.p99}/${r.loop.max}`,
         cpuPerFrame(r),
+        clientLoad(r),
         r.sustained === undefined
           ? '-'
           : r.sustained
@@ -699,26 +705,32 @@ function printResults(results) {
             : `no${r.error ? ` (${r.error})` : ''}`,
       ]),
     );
-    if (carecast.fixed && bare.fixed) {
-      console.log(
-        `p99 at ${params.fixedRate} notifications/s: carecast ${carecast.fixed.p99} ms, bare ${bare.fixed.p99} ms` +
-          cpuRatio(carecast.fixed, bare.fixed),
-      );
+    for (const other of others) {
+      if (carecast.fixed && other.fixed) {
+        console.log(
+          `p99 at ${params.fixedRate} notifications/s: carecast ${carecast.fixed.p99} ms, ` +
+            `${shortOf(other)} ${other.fixed.p99} ms` +
+            cpuRatio(carecast.fixed, other.fixed),
+        );
+      }
     }
     for (const scenario of ['unicast', 'broadcast']) {
       const best = (result) => {
         const ok = result.open.filter(([s, , r]) => s === scenario && r.sustained);
         return ok.length === 0 ? null : ok.at(-1)[2];
       };
-      const c = best(carecast);
-      const b = best(bare);
       const rate = (r) => (r ? `${r.rate}/s` : 'none');
       const last = (result) => result.open.filter(([s]) => s === scenario).at(-1)?.[2];
       const capped = (result) => (last(result)?.sustained ? ' (the highest step offered)' : '');
+      const c = best(carecast);
+      const ratios = others
+        .map((other) => [shortOf(other), best(other)])
+        .filter(([, b]) => c && b)
+        .map(([short, b]) => `${(c.rate / b.rate).toFixed(2)}x ${short}`);
       console.log(
-        `open ${scenario}, highest sustained offered rate: carecast ${rate(c)}${capped(carecast)}, ` +
-          `bare ${rate(b)}${capped(bare)}` +
-          (c && b ? `: ${(c.rate / b.rate).toFixed(2)}x` : ''),
+        `open ${scenario}, highest sustained offered rate: ` +
+          results.map((r) => `${shortOf(r)} ${rate(best(r))}${capped(r)}`).join(', ') +
+          (ratios.length > 0 ? `: carecast ${ratios.join(', ')}` : ''),
       );
     }
   }
@@ -729,8 +741,12 @@ function printResults(results) {
         `${unicast.perSecond.toFixed(0)}/s (unicast) and ${broadcast.perSecond.toFixed(0)}/s (broadcast)`,
     );
   }
-  const connectRatio = carecast.connect.unicast.perSecond / bare.connect.unicast.perSecond;
-  console.log(`connect + subscribe: carecast ${connectRatio.toFixed(2)}x bare (unicast clients)`);
+  for (const other of others) {
+    const connectRatio = carecast.connect.unicast.perSecond / other.connect.unicast.perSecond;
+    console.log(
+      `connect + subscribe: carecast ${connectRatio.toFixed(2)}x ${shortOf(other)} (unicast clients)`,
+    );
+  }
   for (const r of results) {
     if (!r.redis) continue;
     const top = Object.entries(r.redis.commandstats)
@@ -755,7 +771,47 @@ function printResults(results) {
     process.exitCode = 1;
 }
 
-/** Server + Redis CPU per delivered frame, carecast against bare, when both were measured. */
+/** --memory: per idle connection, carecast against each other system of the run. */
+function printMemory(carecast, others) {
+  const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+  const shortOf = (r) => SYSTEMS[r.kind].short;
+  const line = (r, m, what) =>
+    `${r.system} (${what}): ${kb(m.rss)} RSS, ${kb(m.heapUsed)} heap used ` +
+    `(V8 heap committed ${kb(m.heapTotal)}, external ${kb(m.external)}, ` +
+    `of which ArrayBuffers ${kb(m.arrayBuffers)})`;
+  console.log(
+    `${carecast.memory.connections} idle wss connections after ${carecast.memory.warmUp} ` +
+      `warm-up ones; connected at ` +
+      [carecast, ...others]
+        .map((r) => `${r.memory.perSecond.toFixed(0)}/s (${shortOf(r)})`)
+        .join(', '),
+  );
+  for (const other of others) {
+    const c = carecast.memory;
+    const b = other.memory;
+    console.log(
+      `server CPU per connection (ticket, upgrade, subscribe): carecast ` +
+        `${c.cpuUsPerConnection.toFixed(0)} µs, ${shortOf(other)} ${b.cpuUsPerConnection.toFixed(0)} µs ` +
+        `(${(c.cpuUsPerConnection / b.cpuUsPerConnection).toFixed(2)}x); ` +
+        `system calls ${c.syscallsPerConnection.toFixed(1)} vs ${b.syscallsPerConnection.toFixed(1)}`,
+    );
+  }
+  for (const what of ['marginal', 'fromZero']) {
+    const label =
+      what === 'marginal' ? 'per connection after the warm-up' : 'per connection from zero';
+    console.log(line(carecast, carecast.memory[what], label));
+    for (const other of others) {
+      const ratio = (field) =>
+        (carecast.memory[what][field] / other.memory[what][field]).toFixed(2);
+      console.log(line(other, other.memory[what], label));
+      console.log(
+        `  carecast ${ratio('rss')}x ${shortOf(other)} (RSS), ${ratio('heapUsed')}x (heap used)`,
+      );
+    }
+  }
+}
+
+/** Server + Redis CPU per delivered frame, carecast against another system, when both were measured. */
 function cpuRatio(c, b) {
   if (c.serverUsPerFrame === null || b.serverUsPerFrame === null) return '';
   const total = (r) => r.serverUsPerFrame + r.redisUsPerFrame;
@@ -764,6 +820,12 @@ function cpuRatio(c, b) {
     `; CPU per frame ${total(c).toFixed(1)} vs ${total(b).toFixed(1)} µs (${(total(b) / total(c)).toFixed(2)}x as efficient)` +
     `; server syscalls per frame ${calls(c)} vs ${calls(b)}`
   );
+}
+
+/** The client worker's CPU per delivered frame and its event-loop utilisation. */
+function clientLoad(r) {
+  if (r.clientUsPerFrame === undefined) return '-';
+  return `${r.clientUsPerFrame.toFixed(1)}, ${r.clientBusy.toFixed(2)}`;
 }
 
 function cpuPerFrame(r) {

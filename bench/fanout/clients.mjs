@@ -1,22 +1,25 @@
 // The fan-out benchmark's client side, run in a worker thread of bench/fanout.mjs so the
 // servers never share an event loop with it: WebSocket clients (ticket, upgrade, subscribe)
 // spread round-robin over the servers' public URLs, and the publisher (signed internal API
-// requests round-robin over the carecast nodes, or pipelined PUBLISHes for the baseline).
+// requests round-robin over the carecast nodes, pipelined PUBLISHes for the baseline, room
+// emits through the Redis adapter for Socket.IO: bench/fanout/socketio-client.mjs).
 //
 // Every notification the publisher gets accepted (202 for carecast, a PUBLISH reply for the
-// baseline) is tracked by id until each of its expected subscribers has received it: what is
+// baseline and Socket.IO) is tracked by id until each of its expected subscribers has received it: what is
 // still missing when a phase ends (after its grace period) is reported as `lost`.
 import { Buffer } from 'node:buffer';
 import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
+import process from 'node:process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { BASELINE_CHANNEL, BROADCAST_PATIENT, ORIGIN } from './constants.mjs';
+import { connectSocketIo, socketIoPublisher } from './socketio-client.mjs';
 
 const CONNECT_CONCURRENCY = 32;
 const CONNECT_BUDGET_MS = 30_000;
@@ -40,6 +43,7 @@ const ticketAgent = new (secure ? https : http).Agent({
 });
 const publishAgent = new http.Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
 const publisher = init.mode === 'baseline' ? new Redis(init.redisUrl) : null;
+const socketIo = init.mode === 'socketio' ? await socketIoPublisher(init.redisUrl) : null;
 const clients = { unicast: [], broadcast: [] };
 let sink = null;
 let eventSeq = 0;
@@ -55,10 +59,11 @@ const commands = {
     openLoop(scenarioOf(scenario), rate, seconds, batch),
   single: ({ count }) => single(count),
   close: async () => {
-    for (const c of [...clients.unicast, ...clients.broadcast]) c.ws.terminate();
+    for (const c of [...clients.unicast, ...clients.broadcast]) c.close();
     ticketAgent.destroy();
     publishAgent.destroy();
     publisher?.disconnect();
+    socketIo?.close();
   },
 };
 parentPort.on('message', async ({ id, cmd, args }) => {
@@ -125,6 +130,14 @@ async function connectGroup(group, count) {
 
 async function connectClient(who, channel) {
   const server = nextPublic++ % init.publicUrls.length;
+  if (init.mode === 'socketio') {
+    return connectSocketIo(init.publicUrls[server], channel, {
+      onNotification: (frame) => received(frame.id, frame.ts),
+      onDrop: (reason) => {
+        if (sink) sink.error ??= `a client was disconnected: ${reason}`;
+      },
+    });
+  }
   const protocols = ['carecast.v1'];
   if (init.mode === 'carecast') protocols.push(`ticket.${await ticket(who, server)}`);
   const ws = new WebSocket(wsUrls[server], protocols, {
@@ -134,7 +147,7 @@ async function connectClient(who, channel) {
     perMessageDeflate: false,
     handshakeTimeout: 5000,
   });
-  const client = { ws, channel, waiter: null };
+  const client = { ws, channel, waiter: null, close: () => ws.terminate() };
   ws.on('message', (data) => onFrame(client, data));
   ws.on('error', () => undefined);
   await new Promise((resolve, reject) => {
@@ -190,16 +203,12 @@ function onFrame(client, data) {
   if (text.startsWith('{"type":"notification"')) {
     if (!sink) return;
     frameBytes = data.length;
-    const now = Date.now();
     const tsAt = text.indexOf('"ts":') + 5;
-    sink.latencies.push(now - Number.parseInt(text.slice(tsAt, tsAt + 16), 10));
-    sink.received += 1;
-    sink.lastAt = performance.now();
     const idAt = text.indexOf('"id":"') + 6;
-    const id = text.slice(idAt, text.indexOf('"', idAt));
-    // A frame may arrive before its 202: the balance goes negative until the answer comes.
-    settle(sink, id, -1);
-    if (sink.pending.size === 0 && sink.sending === false) sink.wake();
+    received(
+      text.slice(idAt, text.indexOf('"', idAt)),
+      Number.parseInt(text.slice(tsAt, tsAt + 16), 10),
+    );
     return;
   }
   const frame = JSON.parse(text);
@@ -208,6 +217,17 @@ function onFrame(client, data) {
   client.waiter = null;
   if (frame.type === waiter.type) waiter.resolve(frame);
   else waiter.reject(new Error(`expected ${waiter.type}, got ${text}`));
+}
+
+/** One notification frame received by one client. */
+function received(id, ts) {
+  if (!sink) return;
+  sink.latencies.push(Date.now() - ts);
+  sink.received += 1;
+  sink.lastAt = performance.now();
+  // A frame may arrive before its 202: the balance goes negative until the answer comes.
+  settle(sink, id, -1);
+  if (sink.pending.size === 0 && sink.sending === false) sink.wake();
 }
 
 function openSink() {
@@ -221,6 +241,11 @@ function openSink() {
     accepted: 0,
     refused: 0,
     refusedFast: 0,
+    // This worker's own CPU time and event-loop utilisation over the phase: how much of the
+    // client side (publisher and every client) the system made it do, and whether it was the
+    // bottleneck (busy near 1).
+    cpuAt: process.threadCpuUsage(),
+    eluAt: performance.eventLoopUtilization(),
     retryAfterMissing: 0,
     sending: true,
     error: null,
@@ -239,6 +264,7 @@ async function drain(s, graceMs) {
 
 function report(s, t0, extra) {
   sink = null;
+  const cpu = process.threadCpuUsage(s.cpuAt);
   const end = s.pending.size === 0 && s.lastAt > 0 ? s.lastAt : performance.now();
   let lost = 0;
   let unexpected = 0;
@@ -257,6 +283,8 @@ function report(s, t0, extra) {
     perSecond: s.received / ((end - t0) / 1000),
     ...quantiles(s.latencies),
     frameBytes,
+    clientUsPerFrame: (cpu.user + cpu.system) / Math.max(1, s.received),
+    clientBusy: performance.eventLoopUtilization(s.eluAt).utilization,
     error: s.error,
     ...extra,
   };
@@ -364,7 +392,10 @@ function notification(channel) {
 async function publish(s, batch, fanout) {
   try {
     if (init.mode === 'baseline') await publishBare(batch);
-    else {
+    else if (init.mode === 'socketio') {
+      const ts = Date.now();
+      await socketIo.publish(batch.map((n) => frameOf(n, ts)));
+    } else {
       const started = performance.now();
       const res = await publishSigned(batch);
       if (res.status === 429 || res.status === 503) {
@@ -392,21 +423,15 @@ function settle(s, id, change) {
   else s.pending.set(id, balance);
 }
 
+/** The same frame carecast sends: same keys, same order, `ts` at publish time. */
+function frameOf(n, ts = Date.now()) {
+  return { type: 'notification', channel: n.channel, id: n.id, kind: n.kind, ref: n.ref, ts };
+}
+
 async function publishBare(batch) {
-  // The same frame carecast sends: same keys, same order, `ts` at publish time.
   const ts = Date.now();
   const pipeline = publisher.pipeline();
-  for (const n of batch) {
-    const frame = {
-      type: 'notification',
-      channel: n.channel,
-      id: n.id,
-      kind: n.kind,
-      ref: n.ref,
-      ts,
-    };
-    pipeline.publish(BASELINE_CHANNEL, JSON.stringify(frame));
-  }
+  for (const n of batch) pipeline.publish(BASELINE_CHANNEL, JSON.stringify(frameOf(n, ts)));
   const replies = await pipeline.exec();
   const failed = replies.find(([err]) => err);
   if (failed) throw failed[0];

@@ -1,7 +1,7 @@
 // The servers of the fan-out benchmark, all on loopback: a private redis-server (free port,
 // never 6379, no persistence), carecast nodes (in the benchmark's own main thread, or each
-// its own process running dist/main.js as test/support/process-node.ts does), and the bare
-// baseline (in-process or its own processes). Every spawned server preloads probe.mjs, so
+// its own process running dist/main.js as test/support/process-node.ts does), the bare
+// baseline and the Socket.IO comparison server (in-process or their own processes). Every spawned server preloads probe.mjs, so
 // event-loop delay and resident memory are read the same way from inside each of them.
 import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -19,6 +19,7 @@ import { HOST, ORIGIN } from './constants.mjs';
 
 const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 const BARE = fileURLToPath(new URL('./bare-server.mjs', import.meta.url));
+const SOCKET_IO = fileURLToPath(new URL('./socketio-server.mjs', import.meta.url));
 const PROBE = new URL('./probe.mjs', import.meta.url).href;
 const START_BUDGET_MS = 20_000;
 
@@ -79,9 +80,10 @@ export async function startProcessNode(env, secrets) {
   return node;
 }
 
-/** The bare baseline as its own process. */
-export async function startBareProcess(redisUrl, transport) {
-  const child = spawnServer([BARE, redisUrl, transport], {}, { name: 'bare' });
+/** A comparison server as its own process: `bare` (the baseline) or `socketio`. */
+export async function startComparisonProcess(kind, redisUrl, transport) {
+  const script = kind === 'socketio' ? SOCKET_IO : BARE;
+  const child = spawnServer([script, redisUrl, transport], {}, { name: kind });
   const line = await child.firstLine;
   return { ...child, port: JSON.parse(line).port };
 }
