@@ -12,7 +12,7 @@ import { uniquePrefix } from '../support/app.js';
 import { eventually, type HttpResponse, request } from '../support/http-client.js';
 import { CanaryWatch, PHI_CANARY_TEXT } from '../support/phi-canary.js';
 import { type ProcessNode, startProcessNode } from '../support/process-node.js';
-import { addToCareTeam, publish } from '../support/publisher.js';
+import { addToCareTeam, publish, removeFromCareTeam } from '../support/publisher.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { doctor, patient, ticketFor } from '../support/tokens.js';
 import { connect, connectOk, TEST_ORIGIN, type TestClient } from '../support/ws-client.js';
@@ -144,12 +144,21 @@ describe('Redis frozen, resumed, then restarted empty', () => {
       expect(res.headers['retry-after']).toBe('1');
       expect(res.ms).toBeLessThan(FAIL_FAST_MS);
     }
+    // The connections look open, but the timed-out commands set a PING probe going: the
+    // nodes report not ready (contract section 5) until Redis answers again.
+    for (const node of [nodeA, nodeB]) {
+      await eventually(async () => {
+        const res = await request(`${node.internalUrl}/readyz`);
+        return res.status === 503 && res.body.includes('redis_unavailable');
+      });
+    }
     // Two heartbeat rounds fail to renew their slots in the frozen Redis; nobody is closed.
     await heartbeats(watcher, 2);
     await expectPong(watcher, 'frozen');
 
     const acceptedAtResume = publisher.accepted.size;
     redis.resume();
+    await eventually(async () => (await ready(nodeA)) && (await ready(nodeB)));
     // A probe's script may have run when Redis woke; resending it must not deliver it again.
     for (const [i, node] of [nodeB, nodeA, nodeB].entries()) {
       await publishUntilAccepted(node, notification(`evt-frzprobe${i}`));
@@ -205,6 +214,11 @@ describe('Redis frozen, resumed, then restarted empty', () => {
     await fresh.next('welcome');
     fresh.send({ type: 'subscribe', id: 'lost', channel: CHANNEL });
     expect(await fresh.next('error')).toEqual({ type: 'error', id: 'lost', code: 'forbidden' });
+    // The doctor's live subscription outlived the loss; a removal still ends it.
+    const liveDoctor = clients[2]!;
+    expect(liveDoctor.revoked).toBe(false);
+    expect((await removeFromCareTeam(nodeA, PATIENT, DOCTOR)).status).toBe(204);
+    await eventually(async () => liveDoctor.revoked);
     expect((await addToCareTeam(nodeB, PATIENT, DOCTOR)).status).toBe(204);
     fresh.send({ type: 'subscribe', id: 'readded', channel: CHANNEL });
     expect(await fresh.next('ack')).toMatchObject({ type: 'ack', id: 'readded', seq: 1 });

@@ -24,6 +24,7 @@ export class FollowingClient {
   /** The public URL of the node the latest ticket came from. */
   lastNode: string | null = null;
   subscribed = false;
+  revoked = false;
   private readonly client: CarecastClient;
 
   constructor(
@@ -51,6 +52,7 @@ export class FollowingClient {
       onNotification: (n) => this.received.push(n),
       onSubscribed: () => (this.subscribed = true),
       onRecoveryFailed: (info) => this.recoveryFailures.push(info),
+      onRevoked: () => (this.revoked = true),
     });
   }
 
