@@ -84,7 +84,10 @@ const totals = {
   reconnects: 0,
   refreshes: 0,
   resubscribes: 0,
-  failures: 0,
+  /** Client actions that failed, by reason (an error frame's code, a refused upgrade, ...). */
+  failures: {},
+  /** Notifications whose seq was not the previous one's plus one, within one subscription. */
+  seqAnomalies: [],
 };
 /** id -> ms of its 202. */
 const acceptedAt = new Map();
@@ -134,7 +137,8 @@ class SoakClient {
     this.ws = null;
     this.busy = true;
     this.waiter = null;
-    this.frames = 0;
+    /** What the client is doing, for the seq anomaly report: live, reconnect, refresh... */
+    this.action = 'connect';
   }
 
   /** Ticket, upgrade, welcome, subscribe (with `since` once a position is known). */
@@ -157,6 +161,7 @@ class SoakClient {
     await welcome;
     await this.subscribe();
     this.busy = false;
+    if (this.action !== 'reconnect') this.action = 'live';
   }
 
   async subscribe() {
@@ -172,6 +177,7 @@ class SoakClient {
     if (this.busy || this.ws?.readyState !== WebSocket.OPEN) return;
     this.busy = true;
     const pick = Math.random();
+    this.action = pick < 1 / 3 ? 'reconnect' : pick < 2 / 3 ? 'refresh' : 'resubscribe';
     if (pick < 1 / 3) {
       totals.reconnects += 1;
       this.closing = true;
@@ -192,6 +198,7 @@ class SoakClient {
       await this.subscribe();
     }
     this.busy = false;
+    this.action = 'live';
   }
 
   onFrame(data) {
@@ -199,7 +206,13 @@ class SoakClient {
     if (text.startsWith('{"type":"notification"')) {
       const frame = JSON.parse(text);
       if (this.position && frame.seq !== this.position.seq + 1) {
-        totals.failures += 1; // a gap or a repeat within one epoch
+        totals.seqAnomalies.push({
+          client: this.id,
+          seq: frame.seq,
+          after: this.position.seq,
+          during: this.action,
+          repeated: deliveries.has(frame.id),
+        });
       }
       if (this.position) this.position = { epoch: this.position.epoch, seq: frame.seq };
       delivered(frame.id);
@@ -235,13 +248,14 @@ class SoakClient {
   /** After a failure or a server close: back off, then reconnect with `since`. */
   async reopen() {
     this.busy = true;
+    this.action = 'reopen';
     while (!stopping) {
       await delay(500 + Math.random() * 1000);
       try {
         await this.open();
         return;
-      } catch {
-        totals.failures += 1;
+      } catch (error) {
+        failed(error);
       }
     }
   }
@@ -249,6 +263,12 @@ class SoakClient {
   send(frame) {
     this.ws.send(JSON.stringify(frame));
   }
+}
+
+/** Counts a failed client action by its reason, digits kept (status codes, close codes). */
+function failed(error) {
+  const reason = String(error?.message ?? error).slice(0, 80);
+  totals.failures[reason] = (totals.failures[reason] ?? 0) + 1;
 }
 
 function delivered(id) {
@@ -338,6 +358,7 @@ async function sample(t0) {
     perNode.push({
       rssMiB: mib(after.rss),
       heapMiB: mib(after.heapUsed),
+      externalMiB: mib(after.external),
       loopP50Ms: window.loop.p50,
       loopP99Ms: window.loop.p99,
       loopMaxMs: window.loop.max,
@@ -350,14 +371,14 @@ async function sample(t0) {
   }
   const r = new Redis(redis.url);
   const keys = await r.dbsize();
-  const idClaims = await countKeys(r, `${prefix}{ch:*}:id:*`);
+  const kinds = await keyKinds(r);
   const memory = Number(/used_memory:(\d+)/.exec(await r.info('memory'))?.[1] ?? 0);
   r.disconnect();
   const { missing, duplicates } = account();
   const row = {
     minute: Math.round((performance.now() - t0) / 600) / 100,
     nodes: perNode,
-    redis: { keys, idClaims, memoryMiB: mib(memory) },
+    redis: { keys, idClaims: kinds.idClaim ?? 0, kinds, memoryMiB: mib(memory) },
     accepted: totals.accepted,
     delivered: totals.delivered,
     missing,
@@ -369,16 +390,27 @@ async function sample(t0) {
   return row;
 }
 
-/** Keys matching `pattern`, by SCAN (never KEYS): id claims live 10 minutes by design. */
-async function countKeys(r, pattern) {
+/**
+ * Keys by kind, by SCAN (never KEYS): `{ch:..}:meta`, `:hist`, `:id:` (id claims, which live
+ * 10 minutes by design), and the first segment of every other key (`ticket`, `conns`, `rate`...).
+ */
+async function keyKinds(r) {
+  const kinds = {};
   let cursor = '0';
-  let count = 0;
   do {
-    const [next, batch] = await r.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    const [next, batch] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
     cursor = next;
-    count += batch.length;
+    for (const key of batch) {
+      const rest = key.slice(prefix.length);
+      const kind = rest.startsWith('{ch:')
+        ? rest.includes(':id:')
+          ? 'idClaim'
+          : rest.slice(rest.lastIndexOf(':') + 1)
+        : rest.split(':')[0];
+      kinds[kind] = (kinds[kind] ?? 0) + 1;
+    }
   } while (cursor !== '0');
-  return count;
+  return kinds;
 }
 
 function metric(text, name) {
@@ -415,7 +447,10 @@ await Promise.all(
   Array.from({ length: CONNECT_CONCURRENCY }, async () => {
     while (cursor < clients.length) {
       const client = clients[cursor++];
-      await client.open().catch(() => client.reopen());
+      await client.open().catch((error) => {
+        failed(error);
+        return client.reopen();
+      });
     }
   }),
 );
@@ -445,8 +480,8 @@ const churner = (async () => {
     owedChurn += (connections * churnPerMinute) / 60;
     for (; owedChurn >= 1; owedChurn -= 1) {
       const client = clients[Math.floor(Math.random() * clients.length)];
-      void client.churn().catch(() => {
-        totals.failures += 1;
+      void client.churn().catch((error) => {
+        failed(error);
         client.busy = false;
         if (client.ws?.readyState !== WebSocket.OPEN) void client.reopen();
       });
@@ -491,6 +526,7 @@ function report(all) {
     settings: { durationS, connections, nodes: nodeCount, rate, churnPerMinute },
     drift,
     redisKeys: [first.redis.keys, final.redis.keys],
+    redisKeyKinds: [first.redis.kinds, final.redis.kinds],
     redisKeysBesideIdClaims: [
       first.redis.keys - first.redis.idClaims,
       final.redis.keys - final.redis.idClaims,
@@ -509,6 +545,7 @@ function report(all) {
       resubscribes: totals.resubscribes,
     },
     clientFailures: totals.failures,
+    seqAnomalies: totals.seqAnomalies.slice(0, 20),
   };
   if (values.json) console.log(JSON.stringify({ rows: all, summary }, null, 2));
   else for (const [key, value] of Object.entries(summary)) console.log(key, JSON.stringify(value));
