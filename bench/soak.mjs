@@ -429,7 +429,7 @@ function printRow(row) {
   const n = row.nodes
     .map(
       (x, i) =>
-        `n${i + 1} rss ${x.rssMiB} heap ${x.heapMiB} MiB, loop p99 ${x.loopP99Ms} max ${x.loopMaxMs} ms, fds ${x.fds} handles ${x.handles} sessions ${x.sessions} followed ${x.followed}`,
+        `n${i + 1} rss ${x.rssMiB} heap ${x.heapMiB} ext ${x.externalMiB} MiB, loop p99 ${x.loopP99Ms} max ${x.loopMaxMs} ms, fds ${x.fds} handles ${x.handles} sessions ${x.sessions} followed ${x.followed}`,
     )
     .join(' | ');
   console.log(
@@ -515,6 +515,7 @@ function report(all) {
       rssMiB: [x.rssMiB, y.rssMiB],
       heapMiB: [x.heapMiB, y.heapMiB],
       heapMaxMiB: Math.max(...all.map((r) => r.nodes[i].heapMiB)),
+      externalMiB: [x.externalMiB, y.externalMiB],
       fds: [x.fds, y.fds],
       handles: [x.handles, y.handles],
       sessions: [x.sessions, y.sessions],
