@@ -3,14 +3,16 @@
 // drift show. Not run in CI.
 //
 //   npm run bench:soak -- [--duration 180] [--connections 1000] [--nodes 2] [--rate 100]
-//                         [--churn 2] [--interval 30] [--json]
+//                         [--churn 2] [--actions reconnect,refresh,resubscribe]
+//                         [--interval 30] [--json]
 //
 // Workload: --connections patients, one wss connection each (ticket, upgrade, subscribe to
 // their own channel), spread over the nodes; a publisher sending --rate notifications/s in
 // requests of up to 100 every 100 ms to random channels, round-robin over the nodes' internal
 // APIs; and churn: each connection, --churn times a minute on average, reconnects (close,
 // new ticket, resubscribe with `since`), refreshes in-band, or unsubscribes and resubscribes
-// with `since`. A client whose connection the server closes reconnects the same way.
+// with `since` (one of --actions, at random). A client whose connection the server closes
+// reconnects the same way.
 //
 // Every sample reads, per node, resident memory and heap after a full GC and event-loop delay
 // (bench/fanout/probe.mjs, from inside the process), open file descriptors, active handles,
@@ -50,6 +52,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '100' },
     churn: { type: 'string', default: '2' },
     interval: { type: 'string', default: '30' },
+    actions: { type: 'string', default: 'reconnect,refresh,resubscribe' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -59,6 +62,12 @@ const nodeCount = positive(values.nodes, '--nodes');
 const rate = positive(values.rate, '--rate');
 const churnPerMinute = Number(values.churn);
 const intervalS = positive(values.interval, '--interval');
+const ACTIONS = ['reconnect', 'refresh', 'resubscribe'];
+const actions = values.actions.split(',');
+if (actions.length === 0 || actions.some((a) => !ACTIONS.includes(a))) {
+  console.error(`--actions must list some of ${ACTIONS.join(', ')}`);
+  process.exit(2);
+}
 /** An accepted notification not delivered this long after its 202 counts as missing. */
 const GRACE_MS = 5000;
 const CONNECT_CONCURRENCY = 32;
@@ -176,16 +185,15 @@ class SoakClient {
   async churn() {
     if (this.busy || this.ws?.readyState !== WebSocket.OPEN) return;
     this.busy = true;
-    const pick = Math.random();
-    this.action = pick < 1 / 3 ? 'reconnect' : pick < 2 / 3 ? 'refresh' : 'resubscribe';
-    if (pick < 1 / 3) {
+    this.action = actions[Math.floor(Math.random() * actions.length)];
+    if (this.action === 'reconnect') {
       totals.reconnects += 1;
       this.closing = true;
       this.ws.close(1000);
       await new Promise((resolve) => this.ws.once('close', resolve));
       this.closing = false;
       await this.open();
-    } else if (pick < 2 / 3) {
+    } else if (this.action === 'refresh') {
       totals.refreshes += 1;
       const ack = this.expect('ack');
       this.send({ type: 'refresh', id: 'ref', ticket: await ticketFor(this.id, this.node) });
@@ -524,7 +532,7 @@ function report(all) {
     };
   });
   const summary = {
-    settings: { durationS, connections, nodes: nodeCount, rate, churnPerMinute },
+    settings: { durationS, connections, nodes: nodeCount, rate, churnPerMinute, actions },
     drift,
     redisKeys: [first.redis.keys, final.redis.keys],
     redisKeyKinds: [first.redis.kinds, final.redis.kinds],
