@@ -1,7 +1,7 @@
 // Preloaded (`node --import ./bench/fanout/probe.mjs ...`) into every server process the
 // fan-out benchmark spawns, carecast nodes and bare servers alike, so both are measured the
 // same way from inside. It answers the parent over the IPC channel:
-//   { probe: 'stats' } -> { probe: 'stats', rss, heapUsed, loop: { p50, p99, max } (ms),
+//   { probe: 'stats' } -> { probe: 'stats', rss, heapUsed, external, arrayBuffers, loop: { p50, p99, max } (ms),
 //                         cpuUs (user + system CPU time since the last ask), syscalls (read
 //                         and write system calls since the last ask, from /proc/self/io: a
 //                         count that, unlike CPU time, a loaded machine does not inflate) },

@@ -66,6 +66,8 @@ export async function startProcessNode(env, secrets) {
     ...child,
     publicPort,
     internalPort,
+    /** The working directory: its `audit/` holds the node's audit files. */
+    cwd,
     stop: async () => {
       await child.stop();
       await rm(cwd, { recursive: true, force: true });

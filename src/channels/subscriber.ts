@@ -48,5 +48,14 @@ export interface Subscriber {
   keep(channel: string, message: BusMessage): boolean;
   /** Ends the hold on `channel`: what was kept, in arrival order (empty when not held). */
   release(channel: string): readonly BusMessage[];
+  /**
+   * After a catch-up acked at `seq`: the channel's messages up to `seq` went out already, in
+   * the replay or before the subscribe, yet one may still arrive from the bus, whose Redis
+   * connection is not the one the position was read on. Until `untilMs`, or the channel's
+   * first message past `seq`, `stale` drops them.
+   */
+  floor(channel: string, seq: number, untilMs: number): void;
+  /** True for a message at or under the channel's floor while it holds; cheap when none. */
+  stale(channel: string, seq: number | null, nowMs: number): boolean;
   close(reason: CloseReason, nowMs: number): void;
 }

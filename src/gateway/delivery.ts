@@ -13,6 +13,13 @@ import type { Subscriber } from '../channels/subscriber.js';
 import type { CatchUp } from '../channels/subscription-service.js';
 
 /**
+ * How long after a catch-up a bus message at or under the ack's seq counts as a late copy of
+ * one already sent: the two Redis connections' replies are milliseconds apart, while a Redis
+ * that lost its data (a new epoch, seq from 1 again) takes longer than this to come back.
+ */
+const LATE_COPY_MS = 1000;
+
+/**
  * The delivery hot path, outside Nest's message pipeline: a notification frame arrives once
  * per node, already encoded; the same buffer goes to every local subscriber. A socket with
  * more than WS_MAX_BUFFERED_BYTES waiting is closed 4009 instead of being written to (the
@@ -21,7 +28,9 @@ import type { CatchUp } from '../channels/subscription-service.js';
  *
  * A subscriber catching up on the channel (a subscribe between its follow and its ack) keeps
  * the message instead; what it keeps counts against the same limit. `catchUp` then writes the
- * replay, the ack and the kept messages past the ack's seq, each under the same limit.
+ * replay, the ack and the kept messages past the ack's seq, each under the same limit, and
+ * sets a floor so that a message the replay or the ack already covered, arriving late from the
+ * bus (its connection is not the one the position was read on), is not written twice.
  */
 @Injectable()
 export class Delivery implements OnModuleInit {
@@ -44,7 +53,8 @@ export class Delivery implements OnModuleInit {
     const now = Date.now();
     let delivered = 0;
     for (const session of sessions) {
-      if (!session.open || session.keep(channel, message)) continue;
+      if (!session.open || session.stale(channel, message.seq, now)) continue;
+      if (session.keep(channel, message)) continue;
       if (session.sendEncoded(buffer, channel, message.id)) delivered += 1;
     }
     // Counted per batch, not per socket, to keep the loop tight.
@@ -74,6 +84,7 @@ export class Delivery implements OnModuleInit {
         ? { type: 'ack', id, epoch: position.epoch, seq: position.seq }
         : { type: 'ack', id, epoch: position.epoch, seq: position.seq, recovered };
     if (!session.send(ack) || !live) return;
+    session.floor(channel, position.seq, Date.now() + LATE_COPY_MS);
     for (const message of held) {
       if (isPastAck(message.seq, position.seq) && !this.write(session, channel, message)) return;
     }

@@ -73,6 +73,8 @@ export class Session implements Subscriber {
   private reason: CloseReason | null = null;
   /** Channels being caught up (subscribe): live messages kept until the ack is out. */
   private holds: Map<string, { messages: BusMessage[]; bytes: number }> | null = null;
+  /** Channels just caught up: bus messages at or under the ack's seq are late copies. */
+  private floors: Map<string, { seq: number; untilMs: number }> | null = null;
 
   constructor(
     private readonly socket: WebSocket,
@@ -218,6 +220,23 @@ export class Session implements Subscriber {
     this.holds!.delete(channel);
     if (this.holds!.size === 0) this.holds = null;
     return held.messages;
+  }
+
+  floor(channel: string, seq: number, untilMs: number): void {
+    if (seq <= 0) return;
+    this.floors ??= new Map();
+    this.floors.set(channel, { seq, untilMs });
+  }
+
+  stale(channel: string, seq: number | null, nowMs: number): boolean {
+    if (this.floors === null) return false;
+    const floor = this.floors.get(channel);
+    if (floor === undefined) return false;
+    if (seq !== null && seq <= floor.seq && nowMs < floor.untilMs) return true;
+    // Past the floor (or a new epoch after it lapsed): every later message is live.
+    this.floors.delete(channel);
+    if (this.floors.size === 0) this.floors = null;
+    return false;
   }
 
   /**

@@ -33,6 +33,9 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
   private readonly subscribers = new Set<RedisClient>();
   private command: RedisClient | null = null;
   private up = false;
+  /** Connected but not answering: a command and the PING after it timed out. */
+  private stalled = false;
+  private probing = false;
   private everUp = false;
   private reportedUnreachable = false;
 
@@ -60,7 +63,7 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
 
   /** True while commands can be served: always in embedded mode. */
   isReady(): boolean {
-    return this.embedded || this.up;
+    return this.embedded || (this.up && !this.stalled);
   }
 
   /**
@@ -73,7 +76,8 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
     if (client === null) throw new StoreUnavailableError();
     try {
       return await command(client);
-    } catch {
+    } catch (error) {
+      if (isTimeout(error)) this.probe(client);
       throw new StoreUnavailableError();
     }
   }
@@ -125,11 +129,42 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
     this.setUp(false);
   }
 
+  /**
+   * A command timed out on a connection that looks open: Redis may be hung (stopped, swapping,
+   * cut off without a reset), which no connection event reports. PING until it answers; while
+   * a PING too times out the node is not ready. One probe at a time, each PING bounded by the
+   * command timeout; it ends with the connection (the 'close' handling covers that case).
+   */
+  private probe(client: RedisClient): void {
+    if (this.probing) return;
+    this.probing = true;
+    void (async () => {
+      while (this.command === client && client.status === 'ready') {
+        const failure = await client.ping().then(
+          () => null,
+          (error: unknown) => error,
+        );
+        if (failure === null || !isTimeout(failure)) break;
+        this.setStalled(true);
+      }
+      this.setStalled(false);
+      this.probing = false;
+    })();
+  }
+
+  private setStalled(stalled: boolean): void {
+    if (stalled === this.stalled) return;
+    this.stalled = stalled;
+    this.metrics.redisUp.set(this.isReady() ? 1 : 0);
+    if (stalled) this.logger.warn('redis not answering; not ready until it does');
+    else this.logger.log('redis answering again');
+  }
+
   private setUp(up: boolean): void {
     if (up === this.up) return;
     this.up = up;
     this.everUp ||= up;
-    this.metrics.redisUp.set(up ? 1 : 0);
+    this.metrics.redisUp.set(this.isReady() ? 1 : 0);
     if (up) this.logger.log('redis connection ready');
     else this.logger.warn('redis connection lost; reconnecting');
   }
@@ -149,6 +184,11 @@ function connect(topology: Connected, role: 'command' | 'subscriber'): RedisClie
     );
   }
   return new Redis(topology.url, { ...options, connectionName: name });
+}
+
+/** ioredis rejects a command that outlived `commandTimeout` with exactly this message. */
+function isTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === 'Command timed out';
 }
 
 /** QUIT when possible so replies in flight arrive; otherwise drop the socket at once. */

@@ -14,6 +14,14 @@ const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 15_000;
 
+/** A node in its own process, which a fault test can signal (SIGKILL, SIGTERM, SIGSTOP). */
+export interface ProcessNode extends RunningNode {
+  /** Sends `signal` to the node's process. */
+  signal(signal: NodeJS.Signals): void;
+  /** Resolves with the exit code (null when a signal ended it) and the signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
 /**
  * A node running the built entry point (dist/main.js) as its own process. prom-client's
  * global registry holds the metrics of one node per process, so a test that reads two nodes'
@@ -21,7 +29,7 @@ const STOP_TIMEOUT_MS = 15_000;
  * startNode(), so the test helpers' tokens, tickets and signatures hold; its JSON log lines
  * land in `logs`.
  */
-export async function startProcessNode(env: Record<string, string> = {}): Promise<RunningNode> {
+export async function startProcessNode(env: Record<string, string> = {}): Promise<ProcessNode> {
   if (!existsSync(MAIN)) throw new Error('dist/main.js is missing: run `npm run build` first');
   const cwd = await mkdtemp(path.join(os.tmpdir(), 'carecast-node-'));
   const secretsFile = path.join(cwd, DEV_SECRETS_FILE);
@@ -43,6 +51,9 @@ export async function startProcessNode(env: Record<string, string> = {}): Promis
     env: { PATH: process.env.PATH ?? '', ...nodeEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const logs = new LogCapture();
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -59,6 +70,8 @@ export async function startProcessNode(env: Record<string, string> = {}): Promis
       publicUrl: `${scheme}://127.0.0.1:${publicPort}`,
       internalUrl: `http://127.0.0.1:${internalPort}`,
       stop,
+      signal: (signal) => void child.kill(signal),
+      exited,
     };
   } catch (error) {
     await stop();

@@ -15,6 +15,10 @@ export interface RedisServerHandle {
   stop(): Promise<void>;
   /** Restart on the same port after stop; resolves once the server answers. */
   start(): Promise<void>;
+  /** SIGSTOP: the server keeps its sockets open but answers nothing, as a hung host does. */
+  freeze(): void;
+  /** SIGCONT after freeze(): it answers again, the commands that waited included. */
+  resume(): void;
 }
 
 export interface RedisClusterHandle {
@@ -44,6 +48,7 @@ class PortInUseError extends Error {}
 
 interface RedisProcess {
   pid: number;
+  signal(signal: NodeJS.Signals): void;
   stopping: boolean;
   stop(): Promise<void>;
 }
@@ -113,11 +118,15 @@ async function spawnRedis(port: number, extraArgs: readonly string[]): Promise<R
   let stopped: Promise<void> | undefined;
   const proc: RedisProcess = {
     pid: child.pid ?? -1,
+    signal: (signal) => void child.kill(signal),
     stopping: false,
     stop() {
       proc.stopping = true;
       stopped ??= (async () => {
-        if (exitReason === undefined) child.kill('SIGTERM');
+        if (exitReason === undefined) {
+          child.kill('SIGTERM');
+          child.kill('SIGCONT'); // a frozen server acts on SIGTERM only once it runs again
+        }
         const clean = await settlesWithin(exited, STOP_TIMEOUT_MS);
         if (!clean) {
           child.kill('SIGKILL');
@@ -170,6 +179,8 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
       await current.stop().catch(() => undefined); // a failed stop already SIGKILLed it
       current = await spawnRedis(port, []);
     },
+    freeze: () => current.signal('SIGSTOP'),
+    resume: () => current.signal('SIGCONT'),
   };
 }
 

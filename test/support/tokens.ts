@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import { DEV_TOKEN_AUDIENCE, DEV_TOKEN_ISSUER } from '../../src/config/config.types.js';
 import { TEST_DEV_SECRETS } from './app.js';
-import type { TestNode } from './app.js';
+import type { RunningNode } from './app.js';
 import { request } from './http-client.js';
 
 export interface AccessTokenOptions {
@@ -47,7 +47,7 @@ export const patient = (id = 'pt-4c9a1b2e', extra: AccessTokenOptions = {}) =>
   accessToken({ role: 'patient', sub: id, ...extra });
 
 /** Exchanges an access token for a ticket at `POST /v1/tickets`; throws unless 201. */
-export async function ticketFor(node: TestNode, token: string): Promise<string> {
+export async function ticketFor(node: RunningNode, token: string): Promise<string> {
   const res = await request(`${node.publicUrl}/v1/tickets`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}` },

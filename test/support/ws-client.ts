@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
-import type { TestNode } from './app.js';
+import type { RunningNode } from './app.js';
 
 export const TEST_ORIGIN = 'https://app.carecast.test';
 
@@ -26,7 +26,7 @@ export type Refused = {
 
 /** Opens `wss://…/v1/ws` the way a client would, and reports a refusal as its HTTP response. */
 export function connect(
-  node: TestNode,
+  node: RunningNode,
   options: ConnectOptions = {},
 ): Promise<Connected | Refused> {
   const protocols = options.protocols ?? [
@@ -58,7 +58,10 @@ export function connect(
 }
 
 /** Connects and fails the test unless the upgrade succeeded. */
-export async function connectOk(node: TestNode, options: ConnectOptions = {}): Promise<TestClient> {
+export async function connectOk(
+  node: RunningNode,
+  options: ConnectOptions = {},
+): Promise<TestClient> {
   const result = await connect(node, options);
   if (!result.ok) throw new Error(`upgrade refused: ${result.status} ${result.body}`);
   return result.client;
