@@ -8,14 +8,12 @@
 //   node --import ./bench/fanout/probe.mjs bench/fanout/bare-server.mjs <redis-url> <tls|plain>
 // which prints one JSON line {"port":<n>} once listening and stops on SIGTERM.
 import { Buffer } from 'node:buffer';
-import console from 'node:console';
 import http from 'node:http';
 import https from 'node:https';
-import process from 'node:process';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { WebSocketServer } from 'ws';
 import { BASELINE_CHANNEL, HOST } from './constants.mjs';
+import { isEntryPoint, serveFromCommandLine } from './server-process.mjs';
 
 export async function startBaseline(tls, redisUrl) {
   // Key material only: the baseline keeps Node's https defaults (such as the ALPN list),
@@ -84,16 +82,4 @@ export async function startBaseline(tls, redisUrl) {
   };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [redisUrl, transport] = process.argv.slice(2);
-  const { publicTlsOptions } = await import('../../dist/tls/public-tls-options.js');
-  const tls =
-    transport === 'tls'
-      ? await publicTlsOptions({ kind: 'self-signed' }, { warn: () => undefined })
-      : null;
-  const baseline = await startBaseline(tls, redisUrl);
-  console.log(JSON.stringify({ port: baseline.port }));
-  process.once('SIGTERM', () => {
-    baseline.stop().then(() => process.exit(0));
-  });
-}
+if (isEntryPoint(import.meta.url)) await serveFromCommandLine(startBaseline);

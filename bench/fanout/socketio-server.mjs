@@ -12,15 +12,13 @@
 // Used in-process by bench/fanout.mjs (startSocketIo), or as its own process:
 //   node --import ./bench/fanout/probe.mjs bench/fanout/socketio-server.mjs <redis-url> <tls|plain>
 // which prints one JSON line {"port":<n>} once listening and stops on SIGTERM.
-import console from 'node:console';
 import http from 'node:http';
 import https from 'node:https';
-import process from 'node:process';
-import { fileURLToPath } from 'node:url';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import { HOST } from './constants.mjs';
+import { isEntryPoint, serveFromCommandLine } from './server-process.mjs';
 
 /** Server options the Socket.IO server and the benchmark's publisher node share. */
 export const SOCKET_IO_OPTIONS = {
@@ -71,16 +69,4 @@ export async function startSocketIo(tls, redisUrl) {
   };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [redisUrl, transport] = process.argv.slice(2);
-  const { publicTlsOptions } = await import('../../dist/tls/public-tls-options.js');
-  const tls =
-    transport === 'tls'
-      ? await publicTlsOptions({ kind: 'self-signed' }, { warn: () => undefined })
-      : null;
-  const socketIo = await startSocketIo(tls, redisUrl);
-  console.log(JSON.stringify({ port: socketIo.port }));
-  process.once('SIGTERM', () => {
-    socketIo.stop().then(() => process.exit(0));
-  });
-}
+if (isEntryPoint(import.meta.url)) await serveFromCommandLine(startSocketIo);
