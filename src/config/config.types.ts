@@ -21,8 +21,13 @@ export type PublicTls =
 /** Exactly one source of keys for verifying the app's access tokens. */
 export type AccessTokenKeySource =
   | { readonly kind: 'jwks'; readonly url: string }
+  /** A PEM file of one to MAX_PUBLIC_KEYS public keys: during a rotation the new and the old. */
   | { readonly kind: 'public-key-file'; readonly path: string }
-  | { readonly kind: 'hs256'; readonly secret: string };
+  /**
+   * `secret` (AUTH_HS256_SECRET) verifies and signs dev tokens; `previousSecret`
+   * (AUTH_HS256_SECRET_PREVIOUS) only verifies, so tokens of either secret pass during a roll.
+   */
+  | { readonly kind: 'hs256'; readonly secret: string; readonly previousSecret: string | null };
 
 export type AccessTokenAlgorithm = 'RS256' | 'ES256' | 'EdDSA' | 'HS256';
 

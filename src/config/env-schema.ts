@@ -69,6 +69,7 @@ export const envSchema = z.object({
   AUTH_JWKS_URL: optionalUrl(['https:', 'http:'], 'must be an http(s) URL'),
   AUTH_PUBLIC_KEY_FILE: z.string().optional(),
   AUTH_HS256_SECRET: secret(MIN_SECRET_BYTES),
+  AUTH_HS256_SECRET_PREVIOUS: secret(MIN_SECRET_BYTES),
   AUTH_ISSUER: z.string().optional(),
   AUTH_AUDIENCE: z.string().optional(),
   AUTH_ALGORITHMS: z

@@ -178,7 +178,11 @@ function accessTokenKeys(
       'AUTH_HS256_SECRET',
       e.AUTH_HS256_SECRET === undefined
         ? undefined
-        : { kind: 'hs256', secret: e.AUTH_HS256_SECRET },
+        : {
+            kind: 'hs256',
+            secret: e.AUTH_HS256_SECRET,
+            previousSecret: e.AUTH_HS256_SECRET_PREVIOUS ?? null,
+          },
     ],
   ];
   const given = sources.filter(([, s]) => s !== undefined);
@@ -204,7 +208,10 @@ function accessTokenKeys(
     const secret = production
       ? ''
       : devFallback('AUTH_HS256_SECRET', undefined, 'accessTokenSecret');
-    keySource = { kind: 'hs256', secret };
+    keySource = { kind: 'hs256', secret, previousSecret: null };
+  }
+  if (e.AUTH_HS256_SECRET_PREVIOUS !== undefined && e.AUTH_HS256_SECRET === undefined) {
+    need('AUTH_HS256_SECRET_PREVIOUS', 'is used only beside AUTH_HS256_SECRET');
   }
   if (production && keySource.kind === 'jwks' && !keySource.url.startsWith('https:')) {
     need('AUTH_JWKS_URL', 'must be https in production');

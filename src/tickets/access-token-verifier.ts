@@ -1,5 +1,3 @@
-import { createPublicKey, type KeyObject, webcrypto } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { Inject, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
 import {
   createRemoteJWKSet,
@@ -11,6 +9,7 @@ import {
 } from 'jose';
 import { CONFIG } from '../config/config.module.js';
 import type { AccessTokenKeySource, Config } from '../config/config.types.js';
+import { hmacKeys, type LocalKey, readPublicKeys, verifyWithAnyKey } from './access-token-keys.js';
 
 /**
  * Verifies the app's OIDC access tokens (contract §2) with exactly the configured key source,
@@ -25,6 +24,8 @@ import type { AccessTokenKeySource, Config } from '../config/config.types.js';
  *   JWKS fetch. HS/RS confusion is closed twice: config never mixes HS256 with public-key
  *   algorithms, and jose refuses to use a public key as an HMAC secret.
  * - Neither the token nor any claim value is ever logged: only the error class and code.
+ * - A key file or HS256 secret pair holds a few keys (access-token-keys.ts): the token
+ *   verifies when any key fitting its `alg` does, with the same checks for each.
  * - Keys from a JWKS are cached and rotated by jose: an unknown `kid` refetches the set at
  *   most once per cooldown, so a stream of forged kids cannot hammer the provider. A stale
  *   set is never served past `cacheMaxAge` when the provider is down: a rotated-out
@@ -74,7 +75,10 @@ const TOKEN_FAULTS_IN_KEY_LOOKUP = [
   errors.JOSENotSupported,
 ] as const;
 
-type VerificationKey = JWTVerifyGetKey | KeyObject | webcrypto.CryptoKey;
+/** The JWKS resolver, or the keys held locally (a PEM file, the HS256 secrets). */
+type VerificationKeys =
+  | { readonly kind: 'remote'; readonly getKey: JWTVerifyGetKey }
+  | { readonly kind: 'local'; readonly keys: readonly LocalKey[] };
 
 @Injectable()
 export class AccessTokenVerifier implements OnModuleInit {
@@ -83,7 +87,7 @@ export class AccessTokenVerifier implements OnModuleInit {
   private readonly cache: JwksCacheOptions;
   private readonly options: JWTVerifyOptions;
   private readonly logoutOptions: JWTVerifyOptions;
-  private key: Promise<VerificationKey> | null = null;
+  private keys: Promise<VerificationKeys> | null = null;
 
   constructor(@Inject(CONFIG) config: Config, @Optional() cache?: Partial<JwksCacheOptions>) {
     this.auth = config.auth;
@@ -106,9 +110,9 @@ export class AccessTokenVerifier implements OnModuleInit {
     };
   }
 
-  /** Loads the key at start, so a missing or unreadable PEM file stops the node early. */
+  /** Loads the keys at start, so a missing, unreadable or overfull PEM file stops the node. */
   async onModuleInit(): Promise<void> {
-    await this.verificationKey();
+    await this.verificationKeys();
   }
 
   async verify(token: string): Promise<AccessTokenVerification> {
@@ -127,9 +131,12 @@ export class AccessTokenVerifier implements OnModuleInit {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_CHARS) {
       return { ok: false, error: 'invalid_token' };
     }
-    const key = await this.verificationKey();
+    const keys = await this.verificationKeys();
     try {
-      const payload = await this.verifyWith(token, key, options);
+      const payload =
+        keys.kind === 'remote'
+          ? await this.verifyWithKeySet(token, keys.getKey, options)
+          : await verifyWithAnyKey(token, keys.keys, options);
       // For access tokens, requiredClaims + jose's type check guarantee a numeric exp here.
       const exp = typeof payload.exp === 'number' ? payload.exp * 1000 : Number.NaN;
       return { ok: true, claims: payload, expiresAt: exp };
@@ -147,9 +154,9 @@ export class AccessTokenVerifier implements OnModuleInit {
     }
   }
 
-  private async verifyWith(
+  private async verifyWithKeySet(
     token: string,
-    key: VerificationKey,
+    key: JWTVerifyGetKey,
     options: JWTVerifyOptions,
   ): Promise<JWTPayload> {
     try {
@@ -170,39 +177,36 @@ export class AccessTokenVerifier implements OnModuleInit {
   }
 
   /** Resolved once; a failed PEM read is retried on the next call rather than cached. */
-  private verificationKey(): Promise<VerificationKey> {
-    if (this.key === null) {
-      this.key = loadKey(this.auth.keySource, this.cache);
-      this.key.catch(() => {
-        this.key = null;
+  private verificationKeys(): Promise<VerificationKeys> {
+    if (this.keys === null) {
+      this.keys = loadKeys(this.auth.keySource, this.cache);
+      this.keys.catch(() => {
+        this.keys = null;
       });
     }
-    return this.key;
+    return this.keys;
   }
 }
 
-async function loadKey(
+async function loadKeys(
   source: AccessTokenKeySource,
   cache: JwksCacheOptions,
-): Promise<VerificationKey> {
+): Promise<VerificationKeys> {
   switch (source.kind) {
     case 'jwks':
-      return remoteKeySet(source.url, cache);
+      return { kind: 'remote', getKey: remoteKeySet(source.url, cache) };
     case 'public-key-file':
-      // A KeyObject carries its type (rsa, ec, ed25519), so jose matches it against `alg`
-      // and one file serves whichever allowlisted algorithm fits it. createPublicKey also
-      // accepts a certificate or a private key and keeps only the public half.
-      return createPublicKey(await readFile(source.path, 'utf8'));
+      // A KeyObject carries its type (rsa, ec, ed25519), so each key is tried only for the
+      // allowlisted algorithm that fits it. createPublicKey also accepts a certificate or a
+      // private key and keeps only the public half.
+      return { kind: 'local', keys: await readPublicKeys(source.path) };
     case 'hs256':
-      // Imported once, as verify-only HMAC SHA-256 (the only algorithm parseConfig allows with
-      // this source): given the raw bytes, jose would import them again on every call.
-      return webcrypto.subtle.importKey(
-        'raw',
-        new TextEncoder().encode(source.secret),
-        { name: 'HMAC', hash: 'SHA-256' },
-        false,
-        ['verify'],
-      );
+      return {
+        kind: 'local',
+        keys: await hmacKeys(
+          source.previousSecret === null ? [source.secret] : [source.secret, source.previousSecret],
+        ),
+      };
     default:
       return assertNever(source);
   }

@@ -57,7 +57,11 @@ describe(parseConfig.name, () => {
     });
     expect(c.internalListener).toEqual({ host: '127.0.0.1', port: 9090 });
     expect(c.redis).toEqual({ topology: { kind: 'embedded' }, keyPrefix: 'carecast:' });
-    expect(c.auth.keySource).toEqual({ kind: 'hs256', secret: devSecrets.accessTokenSecret });
+    expect(c.auth.keySource).toEqual({
+      kind: 'hs256',
+      secret: devSecrets.accessTokenSecret,
+      previousSecret: null,
+    });
     expect(c.auth.algorithms).toEqual(['HS256']);
     expect(c.auth.clockToleranceSeconds).toBe(5);
     expect(c.tickets).toEqual({

@@ -112,6 +112,7 @@ describe(mintDevToken.name, () => {
     expect(config.auth.keySource).toEqual({
       kind: 'hs256',
       secret: TEST_DEV_SECRETS.accessTokenSecret,
+      previousSecret: null,
     });
     const issuedAt = now();
     const token = await mint(request({ patient: PT, ttlSeconds: 600 }), config);
