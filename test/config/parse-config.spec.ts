@@ -165,6 +165,22 @@ describe(parseConfig.name, () => {
     expect(dev.ok && dev.config.generatedDevSecrets).not.toContain('TICKET_SECRET_PREVIOUS');
   });
 
+  it('takes AUTH_HS256_SECRET_PREVIOUS beside AUTH_HS256_SECRET, never generated', () => {
+    const OLD = 'old-idp-secret-long-enough-0123456789abcdef';
+    const env = { ...production, AUTH_JWKS_URL: '', AUTH_HS256_SECRET: SECRET };
+    const result = parseConfig({ ...env, AUTH_HS256_SECRET_PREVIOUS: OLD }, productionRuntime);
+    if (!result.ok) throw new Error(describeProblems(result.problems));
+    expect(result.config.auth.keySource).toEqual({
+      kind: 'hs256',
+      secret: SECRET,
+      previousSecret: OLD,
+    });
+    expect(result.config.auth.algorithms).toEqual(['HS256']);
+    const dev = parseConfig({ AUTH_HS256_SECRET_PREVIOUS: '' }, runtime);
+    expect(dev.ok && dev.config.auth.keySource).toMatchObject({ previousSecret: null });
+    expect(dev.ok && dev.config.generatedDevSecrets).not.toContain('AUTH_HS256_SECRET_PREVIOUS');
+  });
+
   it('treats an empty variable as unset', () => {
     const result = parseConfig({ PORT: '', REDIS_URL: '', TICKET_SECRET_PREVIOUS: '' }, runtime);
     expect(result.ok && result.config.publicListener.port).toBe(8443);
@@ -239,6 +255,15 @@ describe(parseConfig.name, () => {
     ['TICKET_TTL_SECONDS', { TICKET_TTL_SECONDS: '61' }],
     ['AUDIT_SIGNING_KEY', { AUDIT_SIGNING_KEY: 'short' }],
     ['AUTH_HS256_SECRET', { AUTH_HS256_SECRET: 'short' }],
+    [
+      'AUTH_HS256_SECRET_PREVIOUS',
+      { AUTH_HS256_SECRET: SECRET, AUTH_HS256_SECRET_PREVIOUS: 'x'.repeat(31) },
+    ],
+    ['AUTH_HS256_SECRET_PREVIOUS', { AUTH_HS256_SECRET_PREVIOUS: SECRET }],
+    [
+      'AUTH_HS256_SECRET_PREVIOUS',
+      { AUTH_JWKS_URL: 'https://idp/jwks', AUTH_HS256_SECRET_PREVIOUS: SECRET },
+    ],
     ['AUTH_JWKS_URL', { AUTH_JWKS_URL: 'ftp://idp' }],
     ['AUTH_ALGORITHMS', { AUTH_ALGORITHMS: 'none' }],
     ['AUTH_ALGORITHMS', { AUTH_HS256_SECRET: SECRET, AUTH_ALGORITHMS: 'HS256,RS256' }],

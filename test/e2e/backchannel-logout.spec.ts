@@ -2,7 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { auditFilePath } from '../../src/audit/audit-file.js';
 import { type AuditRecord, parseJsonLines } from '../../src/core/audit-chain.js';
-import { type RunningNode, startNode, type TestNode, uniquePrefix } from '../support/app.js';
+import {
+  type RunningNode,
+  startNode,
+  TEST_DEV_SECRETS,
+  type TestNode,
+  uniquePrefix,
+} from '../support/app.js';
 import { eventually, request } from '../support/http-client.js';
 import { logoutToken, postLogout } from '../support/logout.js';
 import { CanaryWatch, PHI_CANARY, PHI_CANARY_TEXT } from '../support/phi-canary.js';
@@ -275,6 +281,45 @@ describe('back-channel logout on one embedded node', () => {
       expect(metrics).toMatch(/^carecast_backchannel_logouts_total\{outcome="logged_out"\} 2$/m);
     } finally {
       await limited.stop();
+    }
+  });
+
+  it('accepts logout tokens of either secret while AUTH_HS256_SECRET rolls, no third one', async () => {
+    const previous = TEST_DEV_SECRETS.accessTokenSecret;
+    const next = 'next-idp-hs256-secret-0123456789abcdefghij';
+    const rolling = await startNode({
+      ALLOWED_ORIGINS: TEST_ORIGIN,
+      AUTH_HS256_SECRET: next,
+      AUTH_HS256_SECRET_PREVIOUS: previous,
+    });
+    const watch = new CanaryWatch();
+    try {
+      for (const secret of [next, previous]) {
+        const id = nextUser();
+        const client = await session(
+          rolling,
+          await doctor(id, { secret, sid: PHI_CANARY_TEXT, issuedAt: nowSeconds() - 5 }),
+        );
+        const res = watch.response(
+          await postLogout(rolling, await logoutToken({ sub: id, secret, sid: PHI_CANARY_TEXT })),
+          'logout',
+        );
+        expect(res.status).toBe(200);
+        expect(await client.closedWithin(5000)).toEqual({ code: 4503, reason: 'access_revoked' });
+      }
+      const id = nextUser();
+      const live = await session(rolling, await doctor(id, { secret: next }));
+      const stranger = `${next}-stranger`;
+      const refused = watch.response(
+        await postLogout(rolling, await logoutToken({ sub: id, secret: stranger })),
+        'stranger',
+      );
+      expect([refused.status, refused.body]).toEqual([400, '{"error":"invalid_request"}']);
+      await expectOpen(live);
+      live.close();
+      await watch.expectClean(rolling);
+    } finally {
+      await rolling.stop();
     }
   });
 });

@@ -15,6 +15,7 @@ import {
   SignJWT,
 } from 'jose';
 import type { Config } from '../../src/config/config.types.js';
+import { MAX_PUBLIC_KEYS } from '../../src/tickets/access-token-keys.js';
 import {
   AccessTokenVerifier,
   type JwksCacheOptions,
@@ -362,6 +363,142 @@ describe('public key file key source', () => {
       AUTH_AUDIENCE: AUD,
     });
     await expect(verifierFor(config).onModuleInit()).rejects.toThrow();
+  });
+});
+
+describe('public key file with several keys (rotation without JWKS)', () => {
+  let dir: string;
+  let next: KeyPair;
+  let stranger: KeyPair;
+  const fileConfig = async (pems: readonly string[], name: string) => {
+    const file = path.join(dir, name);
+    await writeFile(file, pems.join('\n'));
+    return testConfig({ AUTH_PUBLIC_KEY_FILE: file, AUTH_ISSUER: ISS, AUTH_AUDIENCE: AUD });
+  };
+  let verifier: AccessTokenVerifier;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'carecast-keys-'));
+    [next, stranger] = await Promise.all([
+      keyPair('RS256', 'rsa-next'),
+      keyPair('RS256', 'rsa-stranger'),
+    ]);
+    // The new key beside the old one, as the runbook's rolling procedure has it.
+    verifier = verifierFor(await fileConfig([next.pem, rsa.pem], 'rolling.pem'));
+    await verifier.onModuleInit();
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('accepts tokens of the new key and of the old one, with or without kid, not a third', async () => {
+    for (const key of [next, rsa]) {
+      const exp = now() + 120;
+      expect(await verifier.verify(await signWith(key, claims({ exp })))).toMatchObject({
+        ok: true,
+        expiresAt: exp * 1000,
+      });
+      expect((await verifier.verify(await signWith(key, claims(), null))).ok).toBe(true);
+    }
+    expect(await verifier.verify(await signWith(stranger))).toEqual(INVALID);
+    expect(await verifier.verify(await signWith(stranger, claims(), rsa.kid))).toEqual(INVALID);
+  });
+
+  const refusals: [string, (k: KeyPair) => Promise<string>][] = [
+    ['an expired token', (k) => signWith(k, claims({ exp: now() - 60 }))],
+    ['a token without exp', (k) => signWith(k, claims({ exp: undefined }))],
+    ['a wrong issuer', (k) => signWith(k, claims({ iss: 'https://evil.example.org' }))],
+    ['a wrong audience', (k) => signWith(k, claims({ aud: 'ws' }))],
+    ['a not-yet-valid token', (k) => signWith(k, claims({ nbf: now() + 600 }))],
+    ['alg none with its kid', async (k) => algNone(claims(), k.kid)],
+    ['HS256 signed with its PEM', (k) => hs256(claims(), k.pem)],
+    ['its signature relabelled PS256', async (k) => relabel(await signWith(k), 'PS256')],
+    ['its signature relabelled ES256', async (k) => relabel(await signWith(k), 'ES256')],
+    ['a tampered payload', async (k) => tamper(await signWith(k))],
+    ['an oversized token', async (k) => `${(await signWith(k)).padEnd(20_000, 'a')}`],
+  ];
+  it.each(
+    refusals.flatMap(([name, make]) => [
+      [`${name} (new key)`, make, 'next'] as const,
+      [`${name} (old key)`, make, 'old'] as const,
+    ]),
+  )('refuses %s as invalid_token', async (_name, make, which) => {
+    const token = await make(which === 'next' ? next : rsa);
+    expect(await verifier.verify(token)).toEqual(INVALID);
+    expect(JSON.stringify(debugLog.mock.calls)).not.toContain(token);
+  });
+
+  it('tries each key only for the algorithm that fits it', async () => {
+    const mixed = verifierFor(await fileConfig([rsa.pem, ec.pem, ed.pem], 'mixed.pem'));
+    for (const key of [rsa, ec, ed])
+      expect((await mixed.verify(await signWith(key))).ok).toBe(true);
+    expect(await mixed.verify(await relabel(await signWith(ec), 'RS256'))).toEqual(INVALID);
+    // The allowlist still decides before any key: ES256 left out, the EC key is never used.
+    const config = await fileConfig([rsa.pem, ec.pem], 'mixed-rs-only.pem');
+    const rsOnly = verifierFor({ ...config, auth: { ...config.auth, algorithms: ['RS256'] } });
+    expect(await rsOnly.verify(await signWith(ec))).toEqual(INVALID);
+    expect((await rsOnly.verify(await signWith(rsa))).ok).toBe(true);
+  });
+
+  it('verifies back-channel logout tokens with either key, not a third', async () => {
+    const logout = (k: KeyPair) =>
+      signWith(k, { iss: ISS, aud: AUD, sub: 'dr-7f3k2m9q', iat: now(), jti: `j-${k.kid}` });
+    expect((await verifier.verifyLogoutToken(await logout(next))).ok).toBe(true);
+    expect((await verifier.verifyLogoutToken(await logout(rsa))).ok).toBe(true);
+    expect(await verifier.verifyLogoutToken(await logout(stranger))).toEqual(INVALID);
+  });
+
+  it(`takes up to ${MAX_PUBLIC_KEYS} keys and refuses a file with more at start`, async () => {
+    const pems = [next.pem, rsa.pem, ec.pem, ed.pem];
+    const full = verifierFor(await fileConfig(pems, 'full.pem'));
+    await full.onModuleInit();
+    expect((await full.verify(await signWith(ed))).ok).toBe(true);
+    const over = verifierFor(await fileConfig([...pems, stranger.pem], 'over.pem'));
+    await expect(over.onModuleInit()).rejects.toThrow(/5 PEM blocks; at most 4/);
+    const empty = verifierFor(await fileConfig(['no key here'], 'empty.pem'));
+    await expect(empty.onModuleInit()).rejects.toThrow(/no PEM key/);
+  });
+});
+
+describe('HS256 secret with AUTH_HS256_SECRET_PREVIOUS (rotation)', () => {
+  const NEXT = 'hs256-next-secret-abcdefghijklmnopqrstuvwxyz01';
+  let verifier: AccessTokenVerifier;
+
+  beforeAll(() => {
+    const config = testConfig({
+      AUTH_HS256_SECRET: NEXT,
+      AUTH_HS256_SECRET_PREVIOUS: HS_SECRET,
+      AUTH_ISSUER: ISS,
+      AUTH_AUDIENCE: AUD,
+    });
+    expect(config.auth.algorithms).toEqual(['HS256']);
+    verifier = verifierFor(config);
+  });
+
+  it('accepts tokens of either secret, not a third', async () => {
+    expect(await verifier.verify(await hs256(claims(), NEXT))).toMatchObject({ ok: true });
+    expect(await verifier.verify(await hs256(claims(), HS_SECRET))).toMatchObject({ ok: true });
+    expect(await verifier.verify(await hs256(claims(), `${NEXT}x`))).toEqual(INVALID);
+  });
+
+  it.each<[string, (secret: string) => Promise<string>]>([
+    ['alg none', async () => algNone()],
+    ['an RS256 token', () => signWith(rsa)],
+    ['an expired token', (secret) => hs256(claims({ exp: now() - 60 }), secret)],
+    ['a token without exp', (secret) => hs256(claims({ exp: undefined }), secret)],
+    ['a wrong issuer', (secret) => hs256(claims({ iss: 'https://evil.example.org' }), secret)],
+    ['a wrong audience', (secret) => hs256(claims({ aud: 'ws' }), secret)],
+    ['a tampered payload', async (secret) => tamper(await hs256(claims(), secret))],
+  ])('refuses %s under either secret', async (_name, make) => {
+    expect(await verifier.verify(await make(NEXT))).toEqual(INVALID);
+    expect(await verifier.verify(await make(HS_SECRET))).toEqual(INVALID);
+  });
+
+  it('verifies back-channel logout tokens of either secret', async () => {
+    for (const secret of [NEXT, HS_SECRET]) {
+      const token = await hs256({ iss: ISS, aud: AUD, sub: 'dr-7f3k2m9q', iat: now() }, secret);
+      expect((await verifier.verifyLogoutToken(token)).ok).toBe(true);
+    }
+    const third = await hs256({ iss: ISS, aud: AUD, sub: 'dr-7f3k2m9q', iat: now() }, `${NEXT}x`);
+    expect(await verifier.verifyLogoutToken(third)).toEqual(INVALID);
   });
 });
 
