@@ -107,6 +107,19 @@ describe(parseTokenArgs.name, () => {
 });
 
 describe(mintDevToken.name, () => {
+  it('signs with AUTH_HS256_SECRET only while AUTH_HS256_SECRET_PREVIOUS is set', async () => {
+    const current = 'current-hs256-secret-0123456789abcdefghijk';
+    const rolling = testConfig({
+      AUTH_HS256_SECRET: current,
+      AUTH_HS256_SECRET_PREVIOUS: TEST_DEV_SECRETS.accessTokenSecret,
+    });
+    const token = await mint(request(), rolling);
+    const currentOnly = testConfig({ AUTH_HS256_SECRET: current });
+    expect((await new AccessTokenVerifier(currentOnly).verify(token)).ok).toBe(true);
+    // testConfig() holds only the previous secret (the dev one): it must refuse the token.
+    expect((await new AccessTokenVerifier(testConfig()).verify(token)).ok).toBe(false);
+  });
+
   it('mints a token the dev node accepts, giving the doctor with launch patient', async () => {
     const config = testConfig();
     expect(config.auth.keySource).toEqual({
