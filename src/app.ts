@@ -53,6 +53,14 @@ export async function createApp(
       'accepting tickets of a second secret (TICKET_SECRET_PREVIOUS): remove it when the rotation is done',
     );
   }
+  const { keySource } = config.auth;
+  if (keySource.kind === 'hs256' && keySource.previousSecret !== null) {
+    // The same reminder for the identity provider's secret being rotated (docs/runbook.md).
+    logger.warn(
+      { variable: 'AUTH_HS256_SECRET_PREVIOUS' },
+      'accepting access tokens of a second secret (AUTH_HS256_SECRET_PREVIOUS): remove it when the rotation is done',
+    );
+  }
   const httpsOptions = await publicTlsOptions(config.publicListener.tls, logger);
   const nest = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     ...(httpsOptions ? { httpsOptions } : {}),

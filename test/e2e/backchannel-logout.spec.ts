@@ -318,6 +318,13 @@ describe('back-channel logout on one embedded node', () => {
       await expectOpen(live);
       live.close();
       await watch.expectClean(rolling);
+      // A reminder to finish the rotation, naming the variable, never a secret.
+      const warning = rolling.logs
+        .records()
+        .find((r) => String(r.msg).startsWith('accepting access tokens of a second secret'));
+      expect(warning).toMatchObject({ variable: 'AUTH_HS256_SECRET_PREVIOUS' });
+      expect(rolling.logs.text).not.toContain(previous);
+      expect(rolling.logs.text).not.toContain(next);
     } finally {
       await rolling.stop();
     }
