@@ -16,6 +16,7 @@ import { patient } from '../support/tokens.js';
 import { TEST_ORIGIN } from '../support/ws-client.js';
 import { FollowingClient } from './support/following-client.js';
 import { PublishLoop } from './support/publish-loop.js';
+import { untilReady } from './support/node-readiness.js';
 
 const PATIENTS = ['pt-drainbst1', 'pt-drainbst2'];
 const CHANNELS = PATIENTS.map((id) => `patient:${id}`);
@@ -41,6 +42,7 @@ describe('SIGTERM during a publish burst', () => {
       LOG_LEVEL: 'info',
     };
     [drained, other] = await Promise.all([startProcessNode(env), startProcessNode(env)]);
+    await untilReady(drained, other);
   }, 60_000);
   afterAll(async () => {
     for (const c of clients) c.close();

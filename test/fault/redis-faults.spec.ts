@@ -18,6 +18,7 @@ import { doctor, patient, ticketFor } from '../support/tokens.js';
 import { connect, connectOk, TEST_ORIGIN, type TestClient } from '../support/ws-client.js';
 import { FollowingClient } from './support/following-client.js';
 import { PublishLoop } from './support/publish-loop.js';
+import { isReady } from './support/node-readiness.js';
 
 /** The contract says one second; the margin is for a loaded 2-core machine. */
 const FAIL_FAST_MS = 1500;
@@ -43,10 +44,6 @@ async function publishUntilAccepted(node: ProcessNode, body: unknown): Promise<v
     if (res?.status === 202) return;
     await delay(100);
   }
-}
-
-async function ready(node: ProcessNode): Promise<boolean> {
-  return (await request(`${node.internalUrl}/readyz`)).status === 200;
 }
 
 /** Resolves after the server sent `count` more protocol pings (heartbeat rounds) to `client`. */
@@ -90,7 +87,7 @@ describe('Redis frozen, resumed, then restarted empty', () => {
       LOG_LEVEL: 'info',
     };
     [nodeA, nodeB] = await Promise.all([startProcessNode(env), startProcessNode(env)]);
-    await eventually(async () => (await ready(nodeA)) && (await ready(nodeB)));
+    await eventually(async () => (await isReady(nodeA)) && (await isReady(nodeB)));
     expect((await addToCareTeam(nodeA, PATIENT, DOCTOR)).status).toBe(204);
     // The patient on each node, the doctor on B through the care team: three subscribers.
     clients.push(
@@ -158,7 +155,7 @@ describe('Redis frozen, resumed, then restarted empty', () => {
 
     const acceptedAtResume = publisher.accepted.size;
     redis.resume();
-    await eventually(async () => (await ready(nodeA)) && (await ready(nodeB)));
+    await eventually(async () => (await isReady(nodeA)) && (await isReady(nodeB)));
     // A probe's script may have run when Redis woke; resending it must not deliver it again.
     for (const [i, node] of [nodeB, nodeA, nodeB].entries()) {
       await publishUntilAccepted(node, notification(`evt-frzprobe${i}`));
@@ -194,7 +191,7 @@ describe('Redis frozen, resumed, then restarted empty', () => {
     await expectPong(watcher, 'redis-down');
 
     await redis.start();
-    await eventually(async () => (await ready(nodeA)) && (await ready(nodeB)), {
+    await eventually(async () => (await isReady(nodeA)) && (await isReady(nodeB)), {
       timeoutMs: 10_000,
     });
     // Each node's subscriber connection resubscribed by itself: the live sessions receive.
