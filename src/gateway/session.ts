@@ -16,6 +16,7 @@ import {
 import type { TicketContext } from '../core/ticket.js';
 import type { Subscriber } from '../channels/subscriber.js';
 import type { Admission } from './upgrade-authenticator.js';
+import { CatchUpState } from './catch-up-state.js';
 
 /** What the sweep gets from a session without grants: shared, so it allocates nothing. */
 const NO_GRANTS: readonly string[] = Object.freeze([]);
@@ -71,10 +72,8 @@ export class Session implements Subscriber {
   /** When the close handshake began; the sweeper terminates sessions stuck in it. */
   private closingAt: number | null = null;
   private reason: CloseReason | null = null;
-  /** Channels being caught up (subscribe): live messages kept until the ack is out. */
-  private holds: Map<string, { messages: BusMessage[]; bytes: number }> | null = null;
-  /** Channels just caught up: bus messages at or under the ack's seq are late copies. */
-  private floors: Map<string, { seq: number; untilMs: number }> | null = null;
+  /** Holds and late-copy floors of subscribes catching up; null while there are none. */
+  private catchUp: CatchUpState | null = null;
 
   constructor(
     private readonly socket: WebSocket,
@@ -195,8 +194,7 @@ export class Session implements Subscriber {
   }
 
   hold(channel: string): void {
-    this.holds ??= new Map();
-    if (!this.holds.has(channel)) this.holds.set(channel, { messages: [], bytes: 0 });
+    (this.catchUp ??= new CatchUpState()).hold(channel);
   }
 
   /**
@@ -205,38 +203,34 @@ export class Session implements Subscriber {
    * caller should write it.
    */
   keep(channel: string, message: BusMessage): boolean {
-    if (this.holds === null) return false;
-    const held = this.holds.get(channel);
-    if (held === undefined) return false;
-    held.messages.push(message);
-    held.bytes += message.frame.length;
-    if (!this.fits(held.bytes)) this.shed(channel, message.id);
+    if (this.catchUp === null) return false;
+    const heldBytes = this.catchUp.keep(channel, message);
+    if (heldBytes < 0) return false;
+    if (!this.fits(heldBytes)) this.shed(channel, message.id);
     return true;
   }
 
   release(channel: string): readonly BusMessage[] {
-    const held = this.holds?.get(channel);
-    if (held === undefined) return [];
-    this.holds!.delete(channel);
-    if (this.holds!.size === 0) this.holds = null;
-    return held.messages;
+    if (this.catchUp === null) return [];
+    const kept = this.catchUp.release(channel);
+    this.dropIdleCatchUp();
+    return kept;
   }
 
   floor(channel: string, seq: number, untilMs: number): void {
-    if (seq <= 0) return;
-    this.floors ??= new Map();
-    this.floors.set(channel, { seq, untilMs });
+    (this.catchUp ??= new CatchUpState()).floor(channel, seq, untilMs);
+    this.dropIdleCatchUp();
   }
 
   stale(channel: string, seq: number | null, nowMs: number): boolean {
-    if (this.floors === null) return false;
-    const floor = this.floors.get(channel);
-    if (floor === undefined) return false;
-    if (seq !== null && seq <= floor.seq && nowMs < floor.untilMs) return true;
-    // Past the floor (or a new epoch after it lapsed): every later message is live.
-    this.floors.delete(channel);
-    if (this.floors.size === 0) this.floors = null;
+    if (this.catchUp === null) return false;
+    if (this.catchUp.stale(channel, seq, nowMs)) return true;
+    this.dropIdleCatchUp();
     return false;
+  }
+
+  private dropIdleCatchUp(): void {
+    if (this.catchUp?.idle === true) this.catchUp = null;
   }
 
   /**
