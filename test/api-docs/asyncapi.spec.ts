@@ -2,18 +2,13 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Parser } from '@asyncapi/parser';
 import { Ajv, type ValidateFunction } from 'ajv';
-import { type CloseReason, closeCodeOf } from '../../src/core/close-codes.js';
+import { closeCodeOf } from '../../src/core/close-codes.js';
 import { encodeNotificationFrame, type Notification } from '../../src/core/notification.js';
 import type { OpaqueId } from '../../src/core/opaque-id.js';
-import {
-  encodeServerFrame,
-  parseClientFrame,
-  type ServerFrame,
-  type WsErrorCode,
-} from '../../src/core/protocol.js';
-import type { UpgradeRejection } from '../../src/core/upgrade.js';
+import { encodeServerFrame, parseClientFrame, type ServerFrame } from '../../src/core/protocol.js';
 import { retryAfterOf, upgradeStatusOf } from '../../src/gateway/upgrade-response.js';
 import { startNode, type TestNode } from '../support/app.js';
+import { CLOSE_REASONS, UPGRADE_REJECTIONS, WS_ERROR_CODES } from '../support/closed-unions.js';
 import { CanaryWatch, PHI_CANARY_TEXT } from '../support/phi-canary.js';
 import { addToCareTeam, publish, removeFromCareTeam, signedRequest } from '../support/publisher.js';
 import { doctor, patient, ticketFor } from '../support/tokens.js';
@@ -41,43 +36,8 @@ const SERVER_MESSAGES = [
   'revoked',
 ];
 
-// Exhaustive lists of the code's closed unions: a member added to or removed from the union
-// fails to compile here until the document (checked below) follows.
-const WS_ERROR_CODES = Object.keys({
-  bad_request: 0,
-  unknown_type: 0,
-  invalid_channel: 0,
-  forbidden: 0,
-  rate_limited: 0,
-  too_many_subscriptions: 0,
-  invalid_ticket: 0,
-  unavailable: 0,
-} satisfies Record<WsErrorCode, 0>);
-const CLOSE_REASONS = Object.keys({
-  going_away: 0,
-  internal_error: 0,
-  session_expired: 0,
-  heartbeat_timeout: 0,
-  rate_limited: 0,
-  slow_consumer: 0,
-  protocol_error: 0,
-  access_revoked: 0,
-} satisfies Record<CloseReason, 0>) as CloseReason[];
-const UPGRADE_REJECTIONS = Object.keys({
-  not_tls: 0,
-  origin_not_allowed: 0,
-  bad_version: 0,
-  bad_protocol: 0,
-  ticket_missing: 0,
-  ticket_invalid: 0,
-  ticket_expired: 0,
-  ticket_reused: 0,
-  too_many_connections: 0,
-  user_blocked: 0,
-  unavailable: 0,
-  draining: 0,
-} satisfies Record<UpgradeRejection, 0>) as UpgradeRejection[];
-
+// The code's closed unions as lists (test/support/closed-unions.ts): a member added to or
+// removed from a union changes them, and the document (checked below) must follow.
 interface Resolved {
   components: { messages: Record<string, { payload: object }>; schemas: Record<string, unknown> };
   channels: {

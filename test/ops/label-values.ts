@@ -1,23 +1,26 @@
 import { AUDIT_EVENTS } from '../../src/core/audit-chain.js';
 import type { PublishResult, TicketRejection } from '../../src/core/audit-vocabulary.js';
-import { type CloseReason, closeCodeOf } from '../../src/core/close-codes.js';
-import type { WsErrorCode } from '../../src/core/protocol.js';
-import type { UpgradeRejection } from '../../src/core/upgrade.js';
+import { closeCodeOf } from '../../src/core/close-codes.js';
 import {
   AUDIT_FAILURE_REASONS,
   LOGOUT_OUTCOMES,
   RECOVERY_OUTCOMES,
 } from '../../src/metrics/metrics.js';
+import {
+  CLOSE_REASONS,
+  membersOf,
+  UPGRADE_REJECTIONS,
+  WS_ERROR_CODES,
+} from '../support/closed-unions.js';
 
 /**
  * The values each bounded label of a carecast metric can take, from the code's own closed
- * unions (each list below fails to compile when its union gains or loses a member), so a
+ * unions (test/support/closed-unions.ts, and the lists below, fail to compile when a union
+ * gains or loses a member), so a
  * dashboard or alert that selects a value no node ever exports is caught.
  */
 
-const keys = <T extends string>(record: Record<T, 0>): string[] => Object.keys(record);
-
-const TICKET_REJECTIONS = keys<TicketRejection>({
+const TICKET_REJECTIONS = membersOf<TicketRejection>({
   origin_not_allowed: 0,
   bad_request: 0,
   invalid_token: 0,
@@ -27,43 +30,6 @@ const TICKET_REJECTIONS = keys<TicketRejection>({
   unavailable: 0,
 });
 
-const UPGRADE_REJECTIONS = keys<UpgradeRejection>({
-  not_tls: 0,
-  origin_not_allowed: 0,
-  bad_version: 0,
-  bad_protocol: 0,
-  ticket_missing: 0,
-  ticket_invalid: 0,
-  ticket_expired: 0,
-  ticket_reused: 0,
-  too_many_connections: 0,
-  user_blocked: 0,
-  unavailable: 0,
-  draining: 0,
-});
-
-const WS_ERROR_CODES = keys<WsErrorCode>({
-  bad_request: 0,
-  unknown_type: 0,
-  invalid_channel: 0,
-  forbidden: 0,
-  rate_limited: 0,
-  too_many_subscriptions: 0,
-  invalid_ticket: 0,
-  unavailable: 0,
-});
-
-const CLOSE_REASONS = keys<CloseReason>({
-  going_away: 0,
-  internal_error: 0,
-  session_expired: 0,
-  heartbeat_timeout: 0,
-  rate_limited: 0,
-  slow_consumer: 0,
-  protocol_error: 0,
-  access_revoked: 0,
-}) as CloseReason[];
-
 /** The node's own close codes, the WebSocket library's (1000, 1005-1009) and `other`. */
 const CLOSE_CODE_LABELS = [
   ...CLOSE_REASONS.map((r) => String(closeCodeOf(r))),
@@ -71,7 +37,7 @@ const CLOSE_CODE_LABELS = [
 ];
 
 const PUBLISH_RESULTS = [
-  ...keys<PublishResult>({ published: 0, duplicate: 0 }),
+  ...membersOf<PublishResult>({ published: 0, duplicate: 0 }),
   'rejected',
   'unavailable',
 ];
