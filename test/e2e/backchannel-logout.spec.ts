@@ -16,6 +16,7 @@ import { startProcessNode } from '../support/process-node.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { doctor, ticketFor } from '../support/tokens.js';
 import { connect, connectOk, TEST_ORIGIN, type TestClient } from '../support/ws-client.js';
+import { untilReady } from '../support/readiness.js';
 
 /*
  * OIDC back-channel logout (contract §8), end to end: on two nodes sharing Redis (the logout
@@ -241,8 +242,7 @@ describe('back-channel logout across two nodes over Redis', () => {
     };
     a = await startNode({ ...env, NODE_ID: 'node-a' });
     b = await startProcessNode({ ...env, NODE_ID: 'node-b' });
-    await eventually(async () => (await request(`${b.internalUrl}/readyz`)).status === 200);
-    await eventually(async () => (await request(`${a.internalUrl}/readyz`)).status === 200);
+    await untilReady([b, a]);
   });
   afterAll(async () => {
     await a?.stop();

@@ -10,6 +10,7 @@ import { type RedisServerHandle, startRedisServer } from '../support/redis-serve
 import { doctor, ticketFor } from '../support/tokens.js';
 import { connectOk, TEST_ORIGIN, type TestClient } from '../support/ws-client.js';
 import { readAudit, TEST_AUDIT_KEY, verifyAuditFile } from '../audit/support/audit-helpers.js';
+import { untilReady } from '../support/readiness.js';
 
 /*
  * Break-glass subscribe (contract §8), end to end on an embedded node: the scope, each reason,
@@ -251,7 +252,7 @@ describe('break-glass rate across two nodes over Redis', () => {
     };
     a = await startNode({ ...env, NODE_ID: 'glass-a' });
     b = await startProcessNode({ ...env, NODE_ID: 'glass-b' });
-    await eventually(async () => (await request(`${b.internalUrl}/readyz`)).status === 200);
+    await untilReady(b);
   });
   afterAll(async () => {
     await a?.stop();

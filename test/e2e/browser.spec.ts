@@ -11,11 +11,12 @@ import {
   screenshotsOnFailure,
 } from '../support/browser.js';
 import { freePort } from '../support/free-port.js';
-import { eventually, request } from '../support/http-client.js';
+import { eventually } from '../support/http-client.js';
 import { CanaryWatch, PHI_CANARY, PHI_CANARY_TEXT } from '../support/phi-canary.js';
 import { publish, signedRequest } from '../support/publisher.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { accessToken, ticketFor } from '../support/tokens.js';
+import { untilReady } from '../support/readiness.js';
 
 /** What the demo page exposes as window.carecastDemo. */
 interface DemoState {
@@ -78,9 +79,7 @@ describeWithChromium('the client SDK in Chromium', () => {
 
   async function node(extra: Record<string, string>): Promise<TestNode> {
     const n = await startNode({ ...env, ...extra });
-    await eventually(async () => (await request(`${n.internalUrl}/readyz`)).status === 200, {
-      timeoutMs: 10_000,
-    });
+    await untilReady(n, { timeoutMs: 10_000 });
     return n;
   }
 

@@ -8,6 +8,7 @@ import { addToCareTeam, publish, removeFromCareTeam } from '../support/publisher
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { doctor, patient, ticketFor } from '../support/tokens.js';
 import { connectOk, TEST_ORIGIN, type TestClient } from '../support/ws-client.js';
+import { untilReady } from '../support/readiness.js';
 
 /*
  * Two gateway nodes share one Redis: clients connect to node A, services publish through
@@ -31,8 +32,7 @@ describe('fan-out across two nodes', () => {
     };
     a = await startNode({ ...env, NODE_ID: 'node-a' });
     b = await startProcessNode({ ...env, NODE_ID: 'node-b' });
-    await eventually(async () => (await request(`${b.internalUrl}/readyz`)).status === 200);
-    await eventually(async () => (await request(`${a.internalUrl}/readyz`)).status === 200);
+    await untilReady([b, a]);
   });
   afterAll(async () => {
     await a?.stop();
@@ -244,12 +244,7 @@ describe('fan-out across two nodes', () => {
     } finally {
       await redis.start();
     }
-    await eventually(async () => (await request(`${b.internalUrl}/readyz`)).status === 200, {
-      timeoutMs: 5000,
-    });
-    await eventually(async () => (await request(`${a.internalUrl}/readyz`)).status === 200, {
-      timeoutMs: 5000,
-    });
+    await untilReady([b, a], { timeoutMs: 5000 });
     const after = notification('patient:pt-outage01');
     await eventually(async () => (await publish(b, after)).status === 202, { timeoutMs: 5000 });
     expect(await p.next('notification')).toMatchObject({ id: after.id });

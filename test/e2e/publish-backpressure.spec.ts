@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { startNode, type TestNode, uniquePrefix } from '../support/app.js';
-import { eventually, type HttpResponse, request } from '../support/http-client.js';
+import { type HttpResponse, request } from '../support/http-client.js';
 import { CanaryWatch, PHI_CANARY } from '../support/phi-canary.js';
 import { publish } from '../support/publisher.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { patient, ticketFor } from '../support/tokens.js';
 import { connectOk, TEST_ORIGIN, type TestClient } from '../support/ws-client.js';
+import { untilReady } from '../support/readiness.js';
 
 /**
  * Backpressure, not loss (issue 10): offered more than it can take, a node refuses publishes
@@ -54,7 +55,7 @@ describe('publish backpressure (PUBLISH_MAX_IN_FLIGHT=300)', () => {
       REDIS_KEY_PREFIX: uniquePrefix('backpressure'),
       PUBLISH_MAX_IN_FLIGHT: '300',
     });
-    await eventually(async () => (await request(`${node.internalUrl}/readyz`)).status === 200);
+    await untilReady(node);
     subscriber = await connectOk(node, {
       ticket: await ticketFor(node, await patient('pt-backpr01')),
     });

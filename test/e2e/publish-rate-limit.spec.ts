@@ -11,6 +11,7 @@ import { publish } from '../support/publisher.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { patient, ticketFor } from '../support/tokens.js';
 import { connectOk, TEST_ORIGIN, type TestClient } from '../support/ws-client.js';
+import { untilReady } from '../support/readiness.js';
 
 /**
  * `RATE_PUBLISH_PER_KEY` through the throttler: one cluster-wide count per key id on nodes
@@ -75,7 +76,7 @@ describe('publish rate limit across two nodes sharing one Redis (RATE_PUBLISH_PE
     a = await startNode({ ...shared, NODE_ID: 'publish-rate-a' });
     b = await startProcessNode({ ...shared, NODE_ID: 'publish-rate-b' });
     for (const node of [a, b]) {
-      await eventually(async () => (await request(`${node.internalUrl}/readyz`)).status === 200);
+      await untilReady(node);
     }
     subscriber = await connectOk(a, { ticket: await ticketFor(a, await patient('pt-ratelim01')) });
     await subscriber.next('welcome');
@@ -152,7 +153,7 @@ describe('publish rate limit while Redis is down', () => {
       REDIS_KEY_PREFIX: uniquePrefix('publish-rate-down'),
       NODE_ID: 'publish-rate-down',
     });
-    await eventually(async () => (await request(`${node.internalUrl}/readyz`)).status === 200);
+    await untilReady(node);
   });
   afterAll(async () => {
     await node?.stop();

@@ -19,6 +19,7 @@ import {
 } from '../support/redis-server.js';
 import { doctor, patient, ticketFor } from '../support/tokens.js';
 import { connectOk, TEST_ORIGIN, type TestClient } from '../support/ws-client.js';
+import { untilReady } from '../support/readiness.js';
 
 type Frame = Record<string, unknown> & { type: string };
 interface Position {
@@ -124,9 +125,7 @@ describe.each(TOPOLOGIES)('history and recovery, $name', (topology) => {
   async function node(extra: Record<string, string>): Promise<TestNode> {
     const n = await startNode({ ...env, ...extra });
     started.push(n);
-    await eventually(async () => (await request(`${n.internalUrl}/readyz`)).status === 200, {
-      timeoutMs: 10_000,
-    });
+    await untilReady(n, { timeoutMs: 10_000 });
     return n;
   }
 
@@ -384,9 +383,7 @@ describe.each(TOPOLOGIES)('history and recovery, $name', (topology) => {
     await redis.stop();
     await redis.start();
     for (const n of [a, b]) {
-      await eventually(async () => (await request(`${n.internalUrl}/readyz`)).status === 200, {
-        timeoutMs: 10_000,
-      });
+      await untilReady(n, { timeoutMs: 10_000 });
     }
     const back = await client(b, token);
     const { answer, before } = await subscribe(back, channel, position);

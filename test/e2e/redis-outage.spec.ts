@@ -8,6 +8,7 @@ import { eventually, type HttpResponse, request } from '../support/http-client.j
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { doctor, patient, ticketFor } from '../support/tokens.js';
 import { connect, connectOk, TEST_ORIGIN, type TestClient } from '../support/ws-client.js';
+import { untilReady } from '../support/readiness.js';
 
 /**
  * A node on a real redis-server that is stopped and restarted: the ticket endpoint and the
@@ -183,16 +184,14 @@ describe('Redis restarted without its data', () => {
       WS_HEARTBEAT_SECONDS: '1',
     });
     try {
-      await eventually(async () => (await request(`${node.internalUrl}/readyz`)).status === 200);
+      await untilReady(node);
       const first = await connectOk(node, {
         ticket: await ticketFor(node, await patient('pt-slotheal1')),
       });
       // The test servers keep nothing on disk: a restart forgets every slot.
       await redis.stop();
       await redis.start();
-      await eventually(async () => (await request(`${node.internalUrl}/readyz`)).status === 200, {
-        timeoutMs: 5000,
-      });
+      await untilReady(node, { timeoutMs: 5000 });
       await eventually(
         async () => {
           const second = await connect(node, {

@@ -4,6 +4,7 @@ import { DrainState } from '../../src/lifecycle/drain-state.js';
 import { startNode, uniquePrefix } from '../support/app.js';
 import { eventually, request } from '../support/http-client.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
+import { untilReady } from '../support/readiness.js';
 
 describe('shutdown', () => {
   let redis: RedisServerHandle;
@@ -29,7 +30,7 @@ describe('shutdown', () => {
       REDIS_URL: redis.url,
       REDIS_KEY_PREFIX: uniquePrefix('shutdown'),
     });
-    await eventually(async () => (await request(`${node.internalUrl}/readyz`)).status === 200);
+    await untilReady(node);
     // The command connection and the bus's subscriber connection.
     const open = await carecastConnections();
     expect(open).toBeGreaterThanOrEqual(2);

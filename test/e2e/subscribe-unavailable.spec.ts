@@ -4,12 +4,13 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { startNode, type TestNode, uniquePrefix } from '../support/app.js';
-import { eventually, request } from '../support/http-client.js';
+import { eventually } from '../support/http-client.js';
 import { CanaryWatch, PHI_CANARY_TEXT } from '../support/phi-canary.js';
 import { addToCareTeam, publish } from '../support/publisher.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { doctor, ticketFor } from '../support/tokens.js';
 import { connectOk, TEST_ORIGIN, type TestClient } from '../support/ws-client.js';
+import { untilReady } from '../support/readiness.js';
 
 /**
  * Contract §4: a subscribe (or a recovery with `since`) whose store is unreachable is answered
@@ -79,7 +80,7 @@ describe('subscribe while Redis is frozen', () => {
       NODE_ID: 'frozen-node',
       WS_HEARTBEAT_SECONDS: '300',
     });
-    await eventually(async () => (await request(`${node.internalUrl}/readyz`)).status === 200);
+    await untilReady(node);
     await addToCareTeam(node, 'pt-frozen01', 'dr-frozen001');
     c = await connectOk(node, { ticket: await ticketFor(node, await doctor('dr-frozen001')) });
     c.ws.on('message', (data: Buffer) => watch.frame(data));

@@ -10,6 +10,7 @@ import { CanaryWatch, PHI_CANARY, PHI_CANARY_TEXT } from '../support/phi-canary.
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { accessToken, doctor } from '../support/tokens.js';
 import { TEST_ORIGIN } from '../support/ws-client.js';
+import { untilReady } from '../support/readiness.js';
 
 /**
  * The guards of `POST /v1/tickets`, in order OriginGuard, EmptyBodyGuard, AccessTokenGuard,
@@ -114,7 +115,7 @@ describe('POST /v1/tickets guards (Redis-backed node, RATE_TICKETS_PER_USER=1/60
       REDIS_URL: redis.url,
       REDIS_KEY_PREFIX: uniquePrefix('ticket-guards'),
     });
-    await eventually(async () => (await request(`${node.internalUrl}/readyz`)).status === 200);
+    await untilReady(node);
   });
   afterEach(() => {
     jest.restoreAllMocks();

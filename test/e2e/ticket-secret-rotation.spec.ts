@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startNode, type TestNode, uniquePrefix } from '../support/app.js';
-import { eventually, request } from '../support/http-client.js';
 import { CanaryWatch, PHI_CANARY, PHI_CANARY_TEXT } from '../support/phi-canary.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { doctor, ticketFor } from '../support/tokens.js';
 import { connect, connectOk, TEST_ORIGIN } from '../support/ws-client.js';
+import { untilReady } from '../support/readiness.js';
 
 /**
  * Rotating TICKET_SECRET without refusing anyone (docs/runbook.md, "Rotate the ticket
@@ -26,9 +26,6 @@ describe('ticket secret rotation over Redis', () => {
   let rotated: TestNode;
   /** Done: TICKET_SECRET_PREVIOUS removed. */
   let done: TestNode;
-
-  const ready = (node: TestNode) => async () =>
-    (await request(`${node.internalUrl}/readyz`)).status === 200;
 
   beforeAll(async () => {
     redis = await startRedisServer();
@@ -52,7 +49,7 @@ describe('ticket secret rotation over Redis', () => {
       TICKET_SECRET_PREVIOUS: OLD,
     });
     done = await startNode({ ...shared, NODE_ID: 'rotation-done', TICKET_SECRET: NEW });
-    for (const node of [old, accepting, rotated, done]) await eventually(ready(node));
+    await untilReady([old, accepting, rotated, done]);
   }, 60_000);
   afterAll(async () => {
     for (const node of [old, accepting, rotated, done]) await node?.stop();

@@ -12,6 +12,7 @@ import { CanaryWatch, PHI_CANARY, PHI_CANARY_TEXT } from '../support/phi-canary.
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { accessToken, doctor, patient, ticketFor } from '../support/tokens.js';
 import { connect, TEST_ORIGIN } from '../support/ws-client.js';
+import { untilReady } from '../support/readiness.js';
 
 /**
  * `POST /v1/tickets` (contract §3) over real TLS: response shape, the ticket JWT, CORS and
@@ -558,9 +559,6 @@ describe('POST /v1/tickets rate limit across two nodes sharing one Redis', () =>
   let a: TestNode;
   let b: TestNode;
 
-  const ready = (node: TestNode) => async () =>
-    (await request(`${node.internalUrl}/readyz`)).status === 200;
-
   beforeAll(async () => {
     redis = await startRedisServer();
     const shared = {
@@ -571,8 +569,7 @@ describe('POST /v1/tickets rate limit across two nodes sharing one Redis', () =>
     };
     a = await startNode({ ...shared, NODE_ID: 'tickets-a' });
     b = await startNode({ ...shared, NODE_ID: 'tickets-b' });
-    await eventually(ready(a));
-    await eventually(ready(b));
+    await untilReady([a, b]);
   });
   afterAll(async () => {
     await a?.stop();

@@ -16,7 +16,7 @@ import { patient } from '../support/tokens.js';
 import { TEST_ORIGIN } from '../support/ws-client.js';
 import { FollowingClient } from './support/following-client.js';
 import { PublishLoop } from './support/publish-loop.js';
-import { untilReady } from './support/node-readiness.js';
+import { untilReady } from '../support/readiness.js';
 
 const PATIENTS = ['pt-drainbst1', 'pt-drainbst2'];
 const CHANNELS = PATIENTS.map((id) => `patient:${id}`);
@@ -42,7 +42,7 @@ describe('SIGTERM during a publish burst', () => {
       LOG_LEVEL: 'info',
     };
     [drained, other] = await Promise.all([startProcessNode(env), startProcessNode(env)]);
-    await untilReady(drained, other);
+    await untilReady([drained, other], { timeoutMs: 15_000 });
   }, 60_000);
   afterAll(async () => {
     for (const c of clients) c.close();

@@ -14,7 +14,7 @@ import { type RedisServerHandle, startRedisServer } from '../support/redis-serve
 import { patient } from '../support/tokens.js';
 import { TEST_ORIGIN } from '../support/ws-client.js';
 import { FollowingClient } from './support/following-client.js';
-import { untilReady } from './support/node-readiness.js';
+import { untilReady } from '../support/readiness.js';
 import { PublishLoop } from './support/publish-loop.js';
 
 const PATIENTS = ['pt-crash0a1', 'pt-crash0b2', 'pt-crash0c3'];
@@ -37,7 +37,7 @@ describe('a node killed with SIGKILL under traffic', () => {
       LOG_LEVEL: 'info',
     };
     [doomed, survivor] = await Promise.all([startProcessNode(env), startProcessNode(env)]);
-    await untilReady(doomed, survivor);
+    await untilReady([doomed, survivor], { timeoutMs: 15_000 });
   }, 60_000);
   afterAll(async () => {
     for (const c of clients) c.close();

@@ -18,7 +18,7 @@ import { doctor, patient, ticketFor } from '../support/tokens.js';
 import { connect, connectOk, TEST_ORIGIN, type TestClient } from '../support/ws-client.js';
 import { FollowingClient } from './support/following-client.js';
 import { PublishLoop } from './support/publish-loop.js';
-import { isReady } from './support/node-readiness.js';
+import { isReady } from '../support/readiness.js';
 
 /** The contract says one second; the margin is for a loaded 2-core machine. */
 const FAIL_FAST_MS = 1500;
