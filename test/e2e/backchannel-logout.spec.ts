@@ -2,21 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { auditFilePath } from '../../src/audit/audit-file.js';
 import { type AuditRecord, parseJsonLines } from '../../src/core/audit-chain.js';
-import {
-  type RunningNode,
-  startNode,
-  TEST_DEV_SECRETS,
-  type TestNode,
-  uniquePrefix,
-} from '../support/app.js';
+import { type RunningNode, startNode, TEST_DEV_SECRETS, type TestNode } from '../support/app.js';
 import { eventually, request } from '../support/http-client.js';
 import { logoutToken, postLogout } from '../support/logout.js';
 import { CanaryWatch, PHI_CANARY, PHI_CANARY_TEXT } from '../support/phi-canary.js';
-import { startProcessNode } from '../support/process-node.js';
-import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
+import { startTwoNodes, type TwoNodes } from '../support/two-nodes.js';
 import { doctor, ticketFor } from '../support/tokens.js';
 import { connect, connectOk, TEST_ORIGIN, type TestClient } from '../support/ws-client.js';
-import { untilReady } from '../support/readiness.js';
 
 /*
  * OIDC back-channel logout (contract §8), end to end: on two nodes sharing Redis (the logout
@@ -229,25 +221,16 @@ function scenarios(nodes: () => [RunningNode, RunningNode]) {
 }
 
 describe('back-channel logout across two nodes over Redis', () => {
-  let redis: RedisServerHandle;
   let a: TestNode;
   let b: RunningNode;
+  let nodes: TwoNodes | undefined;
 
   beforeAll(async () => {
-    redis = await startRedisServer();
-    const env = {
-      ALLOWED_ORIGINS: TEST_ORIGIN,
-      REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: uniquePrefix('logout'),
-    };
-    a = await startNode({ ...env, NODE_ID: 'node-a' });
-    b = await startProcessNode({ ...env, NODE_ID: 'node-b' });
-    await untilReady([b, a]);
+    nodes = await startTwoNodes('logout', {}, ['node-a', 'node-b']);
+    ({ a, b } = nodes);
   });
   afterAll(async () => {
-    await a?.stop();
-    await b?.stop();
-    await redis?.stop();
+    await nodes?.stop();
   });
 
   describe('posted to the in-process node', () => scenarios(() => [a, b]));

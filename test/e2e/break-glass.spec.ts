@@ -1,16 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { auditFilePath } from '../../src/audit/audit-file.js';
 import { type AuditRecord, checkpointSignature } from '../../src/core/audit-chain.js';
-import { type RunningNode, startNode, type TestNode, uniquePrefix } from '../support/app.js';
+import { type RunningNode, startNode, type TestNode } from '../support/app.js';
 import { eventually, request } from '../support/http-client.js';
 import { CanaryWatch, PHI_CANARY_TEXT } from '../support/phi-canary.js';
-import { startProcessNode } from '../support/process-node.js';
+import { startTwoNodes, type TwoNodes } from '../support/two-nodes.js';
 import { addToCareTeam, publish } from '../support/publisher.js';
-import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { doctor, ticketFor } from '../support/tokens.js';
 import { connectOk, TEST_ORIGIN, type TestClient } from '../support/ws-client.js';
 import { readAudit, TEST_AUDIT_KEY, verifyAuditFile } from '../audit/support/audit-helpers.js';
-import { untilReady } from '../support/readiness.js';
 
 /*
  * Break-glass subscribe (contract §8), end to end on an embedded node: the scope, each reason,
@@ -238,26 +236,19 @@ describe('break-glass grants end with revoked', () => {
 });
 
 describe('break-glass rate across two nodes over Redis', () => {
-  let redis: RedisServerHandle;
   let a: TestNode;
   let b: RunningNode;
+  let nodes: TwoNodes | undefined;
 
   beforeAll(async () => {
-    redis = await startRedisServer();
-    const env = {
-      ALLOWED_ORIGINS: TEST_ORIGIN,
-      REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: uniquePrefix('glass'),
-      RATE_BREAK_GLASS_PER_USER: '2/1h',
-    };
-    a = await startNode({ ...env, NODE_ID: 'glass-a' });
-    b = await startProcessNode({ ...env, NODE_ID: 'glass-b' });
-    await untilReady(b);
+    nodes = await startTwoNodes('glass', { RATE_BREAK_GLASS_PER_USER: '2/1h' }, [
+      'glass-a',
+      'glass-b',
+    ]);
+    ({ a, b } = nodes);
   });
   afterAll(async () => {
-    await a?.stop();
-    await b?.stop();
-    await redis?.stop();
+    await nodes?.stop();
   });
 
   it("counts one user's grants cluster-wide", async () => {

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Bus } from '../../src/fanout/bus.js';
-import { type RunningNode, startNode, type TestNode, uniquePrefix } from '../support/app.js';
+import type { RunningNode, TestNode } from '../support/app.js';
 import { eventually, request } from '../support/http-client.js';
 import { CanaryWatch, PHI_CANARY, PHI_CANARY_TEXT } from '../support/phi-canary.js';
-import { startProcessNode } from '../support/process-node.js';
+import { startTwoNodes, type TwoNodes } from '../support/two-nodes.js';
 import { addToCareTeam, publish, removeFromCareTeam } from '../support/publisher.js';
-import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
+import type { RedisServerHandle } from '../support/redis-server.js';
 import { doctor, patient, ticketFor } from '../support/tokens.js';
-import { connectOk, TEST_ORIGIN, type TestClient } from '../support/ws-client.js';
+import { connectOk, type TestClient } from '../support/ws-client.js';
 import { untilReady } from '../support/readiness.js';
 
 /*
@@ -20,24 +20,16 @@ describe('fan-out across two nodes', () => {
   let redis: RedisServerHandle;
   let a: TestNode;
   let b: RunningNode;
+  let nodes: TwoNodes | undefined;
   let events = 0;
   const nextId = () => `evt-${String(++events).padStart(6, '0')}x`;
 
   beforeAll(async () => {
-    redis = await startRedisServer();
-    const env = {
-      ALLOWED_ORIGINS: TEST_ORIGIN,
-      REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: uniquePrefix('fanout'),
-    };
-    a = await startNode({ ...env, NODE_ID: 'node-a' });
-    b = await startProcessNode({ ...env, NODE_ID: 'node-b' });
-    await untilReady([b, a]);
+    nodes = await startTwoNodes('fanout', {}, ['node-a', 'node-b']);
+    ({ redis, a, b } = nodes);
   });
   afterAll(async () => {
-    await a?.stop();
-    await b?.stop();
-    await redis?.stop();
+    await nodes?.stop();
   });
 
   async function client(token: string): Promise<TestClient> {
