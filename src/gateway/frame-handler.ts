@@ -117,9 +117,9 @@ export class FrameHandler {
   }
 
   private async loggedOut(grant: TicketGrant, nowMs: number): Promise<boolean> {
-    const keys = watermarkKeysFor(grant.idp);
-    if (keys.length === 0) return false;
-    return loggedOutBy(grant.tokenIssuedAt, await this.logouts.loggedOutAt(keys, nowMs));
+    // No provider session on the ticket: no keys, no round trip, no watermark (the stores).
+    const at = await this.logouts.loggedOutAt(watermarkKeysFor(grant.idp), nowMs);
+    return loggedOutBy(grant.tokenIssuedAt, at);
   }
 
   private refreshRefused(session: Session, id: string, reason: RefreshRefusal, jti?: string): void {
